@@ -1,0 +1,323 @@
+"""Command-line interface: parse arguments, call the stages, print.
+
+No logic lives here. Data goes to stdout; progress, notices and errors go to
+stderr. Every DigestError becomes one line and a non-zero exit; --debug shows
+the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .errors import DigestError, WorkspaceError
+
+EXIT_ERROR = 1
+EXIT_PARTIAL = 3
+_state = {"debug": False}
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+class DigestGroup(TyperGroup):
+    """Turns DigestError (and surprises) into one line on stderr."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DigestError as error:
+            if _state["debug"]:
+                raise
+            _err(f"digest: error: {error}")
+            ctx.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            _err("digest: interrupted; finished items are saved, rerun the same command to resume")
+            ctx.exit(130)
+        except Exception as error:
+            if _state["debug"] or _is_cli_control_flow(error):
+                raise
+            # A bug: still one line unless --debug.
+            _err(f"digest: internal error: {type(error).__name__}: {error} (rerun with --debug for details)")
+            ctx.exit(EXIT_ERROR)
+
+
+def _is_cli_control_flow(error: Exception) -> bool:
+    """Exit, Abort and usage errors belong to typer, which prints them itself."""
+    if isinstance(error, (typer.Exit, typer.Abort)):
+        return True
+    return type(error).__module__.split(".")[0] in ("typer", "click")
+
+
+app = typer.Typer(
+    cls=DigestGroup,
+    help="Summarize arXiv papers into an ML research newsletter.\n\n"
+         "Example: digest init && digest add 2305.17333 && digest build > post.md",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"digest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version and exit.")] = None,
+) -> None:
+    _state["debug"] = debug
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _settings(create: bool = False, **flags: Any) -> tuple[Any, Any]:
+    from .config import find_workspace, load_settings
+    from .store import Workspace
+
+    cwd = Path.cwd()
+    root = find_workspace(cwd)
+    if root is None:
+        if not create:
+            raise WorkspaceError(f"no digest.toml in {cwd} or any parent folder; run `digest init` to create a workspace")
+        Workspace.create(cwd, "Research Digest")
+        _err(f"digest: created a new workspace in {cwd} (edit digest.toml to set the newsletter title)")
+        root = cwd
+    settings = load_settings(root).with_flags(**flags)
+    return settings, Workspace(root)
+
+
+class ConsoleReporter:
+    """Progress on stderr: one line per event."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def stage(self, paper: str, stage: str, detail: str = "") -> None:
+        if stage in ("metadata", "pdf", "text", "saving"):
+            return  # quick steps; the summary and saved lines carry the news
+        _err(f"{paper}: {stage}" + (f" ({detail})" if detail and stage != "saved" else f" {detail}" if detail else ""))
+
+    def warn(self, message: str) -> None:
+        _err(f"digest: warning: {message}")
+
+    def fail(self, message: str) -> None:
+        _err(f"digest: error: {message}")
+
+    def notice(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            _err(f"digest: {message}")
+
+
+# -- commands ------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).")] = Path("."),
+    title: Annotated[str, typer.Option(help="Newsletter title.")] = "Research Digest",
+) -> None:
+    """Create a workspace: digest.toml and an issues/ folder.
+
+    Example: digest init my-newsletter --title "Papers of the Week"
+    """
+    from .store import Workspace
+
+    directory.mkdir(parents=True, exist_ok=True)
+    workspace = Workspace.create(directory.resolve(), title)
+    workspace.create_issue("issue-1")
+    _err(f"digest: created workspace {workspace.root} with issue issue-1")
+
+
+@app.command()
+def add(
+    ids: Annotated[list[str], typer.Argument(help="arXiv ids or URLs, e.g. 2305.17333 or https://arxiv.org/abs/2304.08485")],
+    issue: Annotated[Optional[str], typer.Option("--issue", "-i", help="Issue to add to (created on first use). Default: the current issue in digest.toml.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="LLM model name (default: DIGEST_MODEL or digest.toml).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use the offline extractive summarizer even if OPENAI_API_KEY is set.")] = False,
+    budget: Annotated[Optional[int], typer.Option("--budget", help="Input token budget per paper (default 8000).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue.")] = False,
+) -> None:
+    """Fetch papers from arXiv, summarize them and add them to an issue.
+
+    Example: digest add 2305.17333 arXiv:2304.08485 --issue issue-3
+    """
+    from .pipeline import AddPipeline
+
+    settings, workspace = _settings(create=True, model=model, input_budget=budget, offline=offline or None)
+    target = issue or settings.current_issue
+    from .store import validate_issue_name
+
+    validate_issue_name(target)
+    reporter = ConsoleReporter()
+    if not settings.use_llm:
+        why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
+        reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
+    pipeline = AddPipeline(settings, workspace, reporter)
+    try:
+        report = pipeline.run(ids, target, force=force)
+    finally:
+        pipeline.close()
+    added, skipped, failed = report.count("added"), report.count("skipped"), report.count("failed")
+    tokens_in, tokens_out = report.tokens
+    spent = f"; {tokens_in} input / {tokens_out} output tokens spent" if tokens_in or tokens_out else ""
+    _err(f"digest: {added} added, {skipped} skipped, {failed} failed in {target}{spent}")
+    if failed and not (added or skipped):
+        raise typer.Exit(EXIT_ERROR)
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def build(
+    issue: Annotated[Optional[str], typer.Argument(help="Issue to render (default: the current issue).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
+    style: Annotated[str, typer.Option(help="Template style (templates/<style>.md.j2).")] = "newsletter",
+) -> None:
+    """Render an issue as one newsletter Markdown file with Jekyll front matter.
+
+    Example: digest build issue-3 > _posts/2026-11-23-issue-3.md
+    """
+    from .files import write_atomic
+    from .render import post_filename, render_issue
+
+    settings, workspace = _settings()
+    name = issue or settings.current_issue
+    info = workspace.load_issue(name)
+    items = workspace.items(name)
+    text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
+                        default_description=settings.description, image=settings.image,
+                        sections=settings.sections, workspace=workspace.root, style=style)
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = out / post_filename(info)
+    write_atomic(path, text)
+    _err(f"digest: wrote {path}")
+
+
+@app.command(name="list")
+def list_(
+    issue: Annotated[Optional[str], typer.Argument(help="Issue to list items of (default: list issues).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """List issues, or the items of one issue.
+
+    Example: digest list issue-1 --json
+    """
+    settings, workspace = _settings()
+    if issue is None:
+        rows = []
+        for name in workspace.list_issues():
+            info = workspace.load_issue(name)
+            count = len(list(workspace.issue_dir(name).glob("*.md"))) - 1
+            rows.append({"name": name, "title": info.title, "date": info.date, "items": count,
+                         "current": name == settings.current_issue})
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        for row in rows:
+            mark = "*" if row["current"] else " "
+            typer.echo(f"{mark} {row['name']:<16} {row['items']:>3} items  {row['date']}  {row['title']}")
+        return
+    items = workspace.items(issue)
+    rows = [{
+        "key": item.key,
+        "arxiv_id": item.meta.get("arxiv_id", ""),
+        "short_name": item.meta.get("short_name", ""),
+        "title": item.title,
+        "section": item.section,
+        "backend": (item.meta.get("provenance") or {}).get("backend", ""),
+    } for item in items]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} {row['title']}")
+
+
+def _item_key(text: str) -> str:
+    from .errors import IdentifierError
+    from .ids import parse_arxiv_id
+
+    try:
+        return parse_arxiv_id(text).filename
+    except IdentifierError:
+        return text.strip()
+
+
+@app.command()
+def show(
+    issue: Annotated[str, typer.Argument(help="Issue name, e.g. issue-1.")],
+    item: Annotated[str, typer.Argument(help="Item id, e.g. 2305.17333.")],
+) -> None:
+    """Print one item file (front matter and summary).
+
+    Example: digest show issue-1 2305.17333
+    """
+    _, workspace = _settings()
+    workspace.load_issue(issue)
+    path = workspace.item_path(issue, _item_key(item))
+    if not path.is_file():
+        raise WorkspaceError(f"no item {item} in issue {issue}")
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+@app.command()
+def rm(
+    issue: Annotated[str, typer.Argument(help="Issue name, e.g. issue-1.")],
+    item: Annotated[str, typer.Argument(help="Item id, e.g. 2305.17333.")],
+) -> None:
+    """Remove an item from an issue.
+
+    Example: digest rm issue-1 2305.17333
+    """
+    _, workspace = _settings()
+    workspace.load_issue(issue)
+    path = workspace.remove_item(issue, _item_key(item))
+    _err(f"digest: removed {path.relative_to(workspace.root)}")
+
+
+@app.command()
+def new(
+    name: Annotated[Optional[str], typer.Argument(help="Issue name (default: the next issue-N).")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Issue title (default: 'Issue #N').")] = None,
+) -> None:
+    """Start a new issue and make it the current one.
+
+    Example: digest new issue-4 --title "Issue #4: Long context"
+    """
+    import re
+
+    _, workspace = _settings()
+    if name is None:
+        numbers = [int(m.group(1)) for n in workspace.list_issues() if (m := re.fullmatch(r"issue-(\d+)", n))]
+        name = f"issue-{max(numbers, default=0) + 1}"
+    workspace.create_issue(name, title)
+    workspace.set_current_issue(name)
+    _err(f"digest: created {name}; it is now the current issue")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

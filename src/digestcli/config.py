@@ -1,0 +1,238 @@
+"""Settings: defaults < digest.toml < environment < command-line flags.
+
+The only module that reads os.environ. Builds one Settings object that is
+passed down explicitly; it never touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from . import __version__
+from .errors import ConfigError
+
+CONFIG_NAME = "digest.toml"
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+DEFAULT_PDF_URL = "https://arxiv.org/pdf"
+DEFAULT_SECTIONS = ["Research", "More Reads", "Open Source", "Pointers"]
+# arXiv's terms of use: no more than one API request every three seconds.
+ARXIV_API_MIN_INTERVAL = 3.0
+ARXIV_PDF_MIN_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    workspace: Path | None = None
+    # newsletter
+    title: str = "Research Digest"
+    author: str = ""
+    description: str = ""
+    layout: str = "post"
+    tags: tuple[str, ...] = ("machine learning", "papers")
+    image: str = ""
+    sections: tuple[str, ...] = tuple(DEFAULT_SECTIONS)
+    current_issue: str = "issue-1"
+    # llm
+    model: str = "gpt-4o-mini"
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str | None = None
+    offline: bool = False
+    input_budget: int = 8000
+    max_output_tokens: int = 1500
+    response_format: str = "auto"  # auto | json_schema | json_object | text
+    llm_timeout: float = 120.0
+    llm_retries: int = 3
+    tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
+    # arxiv
+    arxiv_api_url: str = DEFAULT_API_URL
+    arxiv_pdf_url: str = DEFAULT_PDF_URL
+    arxiv_api_interval: float = ARXIV_API_MIN_INTERVAL
+    pdf_interval: float = ARXIV_PDF_MIN_INTERVAL
+    max_pdf_bytes: int = 50 * 1024 * 1024
+    http_timeout: float = 60.0
+    cache_dir: Path = Path(".")
+    user_agent: str = f"digest/{__version__} (paper newsletter tool; +https://github.com/digest-cli/digest)"
+    debug: bool = False
+
+    @property
+    def use_llm(self) -> bool:
+        return bool(self.api_key) and not self.offline
+
+    def with_flags(self, **flags: Any) -> "Settings":
+        """Apply command-line flags; None means 'not given'."""
+        return replace(self, **{k: v for k, v in flags.items() if v is not None})
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding digest.toml, like git."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+def load_settings(workspace: Path | None, environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {"workspace": workspace}
+    if workspace is not None:
+        values.update(_read_toml(workspace / CONFIG_NAME))
+    values.update(_read_environ(environ))
+    if "cache_dir" not in values:
+        values["cache_dir"] = _default_cache_dir()
+    settings = Settings(**values)
+    return _polite(settings)
+
+
+def _default_cache_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("digest", appauthor=False))
+
+
+# (table, key) in digest.toml -> (Settings field, expected type)
+_TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
+    ("newsletter", "title"): ("title", str),
+    ("newsletter", "author"): ("author", str),
+    ("newsletter", "description"): ("description", str),
+    ("newsletter", "layout"): ("layout", str),
+    ("newsletter", "tags"): ("tags", list),
+    ("newsletter", "image"): ("image", str),
+    ("newsletter", "sections"): ("sections", list),
+    ("issue", "current"): ("current_issue", str),
+    ("llm", "model"): ("model", str),
+    ("llm", "base_url"): ("base_url", str),
+    ("llm", "input_budget"): ("input_budget", int),
+    ("llm", "max_output_tokens"): ("max_output_tokens", int),
+    ("llm", "response_format"): ("response_format", str),
+    ("llm", "timeout"): ("llm_timeout", (int, float)),
+    ("llm", "retries"): ("llm_retries", int),
+    ("llm", "tokenizer"): ("tokenizer", str),
+    ("arxiv", "api_url"): ("arxiv_api_url", str),
+    ("arxiv", "pdf_url"): ("arxiv_pdf_url", str),
+    ("arxiv", "api_interval"): ("arxiv_api_interval", (int, float)),
+    ("arxiv", "pdf_interval"): ("pdf_interval", (int, float)),
+    ("arxiv", "max_pdf_mb"): ("max_pdf_bytes", (int, float)),
+    ("arxiv", "timeout"): ("http_timeout", (int, float)),
+    ("cache", "dir"): ("cache_dir", str),
+}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    values: dict[str, Any] = {}
+    for table, entries in data.items():
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{path}: '{table}' must be a table like [{table}]")
+        for key, value in entries.items():
+            spec = _TOML_KEYS.get((table, key))
+            if spec is None:
+                raise ConfigError(f"{path}: unknown setting '{table}.{key}'")
+            name, expected = spec
+            if isinstance(value, bool) or not isinstance(value, expected):
+                kind = expected.__name__ if isinstance(expected, type) else "number"
+                raise ConfigError(f"{path}: '{table}.{key}' must be a {kind}, got {value!r}")
+            if expected is list:
+                if not all(isinstance(v, str) for v in value):
+                    raise ConfigError(f"{path}: '{table}.{key}' must be a list of strings")
+                value = tuple(value)
+            if name == "max_pdf_bytes":
+                value = int(value * 1024 * 1024)
+            if name == "cache_dir":
+                value = (path.parent / Path(value).expanduser()).resolve()
+            values[name] = value
+    return values
+
+
+def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    plain = {
+        "OPENAI_API_KEY": "api_key",
+        "OPENAI_BASE_URL": "base_url",
+        "DIGEST_MODEL": "model",
+        "DIGEST_ARXIV_API_URL": "arxiv_api_url",
+        "DIGEST_ARXIV_PDF_URL": "arxiv_pdf_url",
+        "DIGEST_TOKENIZER": "tokenizer",
+        "DIGEST_RESPONSE_FORMAT": "response_format",
+    }
+    for variable, name in plain.items():
+        if environ.get(variable, "").strip():
+            values[name] = environ[variable].strip()
+    numbers = {
+        "DIGEST_ARXIV_API_INTERVAL": "arxiv_api_interval",
+        "DIGEST_PDF_INTERVAL": "pdf_interval",
+        "DIGEST_INPUT_BUDGET": "input_budget",
+        "DIGEST_LLM_RETRIES": "llm_retries",
+    }
+    for variable, name in numbers.items():
+        text = environ.get(variable, "").strip()
+        if text:
+            try:
+                number = float(text)
+            except ValueError:
+                raise ConfigError(f"{variable} must be a number, got {text!r}") from None
+            values[name] = int(number) if name in ("input_budget", "llm_retries") else number
+    if environ.get("DIGEST_CACHE_DIR", "").strip():
+        values["cache_dir"] = Path(environ["DIGEST_CACHE_DIR"]).expanduser()
+    if environ.get("DIGEST_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
+        values["offline"] = True
+    return values
+
+
+def _polite(settings: Settings) -> Settings:
+    """Never go faster than arXiv allows against arXiv's own hosts."""
+    changes: dict[str, Any] = {}
+    if _is_arxiv_host(settings.arxiv_api_url) and settings.arxiv_api_interval < ARXIV_API_MIN_INTERVAL:
+        changes["arxiv_api_interval"] = ARXIV_API_MIN_INTERVAL
+    if _is_arxiv_host(settings.arxiv_pdf_url) and settings.pdf_interval < ARXIV_PDF_MIN_INTERVAL:
+        changes["pdf_interval"] = ARXIV_PDF_MIN_INTERVAL
+    if settings.response_format not in ("auto", "json_schema", "json_object", "text"):
+        raise ConfigError(
+            f"response_format must be auto, json_schema, json_object or text, got {settings.response_format!r}"
+        )
+    if settings.tokenizer not in ("auto", "estimate"):
+        raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
+    if settings.input_budget < 500:
+        raise ConfigError(f"input budget of {settings.input_budget} tokens is too small (minimum 500)")
+    return replace(settings, **changes) if changes else settings
+
+
+def _is_arxiv_host(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    return host == "arxiv.org" or host.endswith(".arxiv.org")
+
+
+def default_config_text(title: str, current_issue: str = "issue-1") -> str:
+    """digest.toml as written by `digest init`, with every setting explained."""
+    escaped = title.replace("\\", "\\\\").replace('"', '\\"')
+    return f'''# digest workspace settings. Environment variables override these:
+# OPENAI_API_KEY, OPENAI_BASE_URL, DIGEST_MODEL, DIGEST_ARXIV_API_URL, DIGEST_ARXIV_PDF_URL.
+
+[newsletter]
+title = "{escaped}"
+author = ""
+description = ""          # default description in each issue's front matter
+layout = "post"           # Jekyll layout
+tags = ["machine learning", "papers"]
+image = ""                # optional header image URL for every issue
+sections = ["Research", "More Reads", "Open Source", "Pointers"]
+
+[issue]
+current = "{current_issue}"     # where `digest add` puts items unless --issue is given
+
+[llm]
+model = "gpt-4o-mini"
+input_budget = 8000       # tokens of paper text + prompt sent per paper
+max_output_tokens = 1500
+response_format = "auto"  # auto | json_schema | json_object | text
+'''

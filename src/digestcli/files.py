@@ -1,0 +1,102 @@
+"""Atomic file writes and the content-addressed cache.
+
+A reader never sees a half-written file: data goes to a temp file in the
+same folder, is flushed to disk, then renamed over the target.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import DigestError
+
+TEMP_PREFIX = ".digest-tmp-"
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    except OSError as error:
+        raise DigestError(f"cannot write {path}: {_reason(error)}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0600; give the file the mode a plain open() would.
+        os.chmod(temp, _existing_mode(path) or (0o666 & ~_umask()))
+        os.replace(temp, path)
+    except OSError as error:
+        _remove_quietly(Path(temp))
+        raise DigestError(f"cannot write {path}: {_reason(error)}") from None
+    except BaseException:
+        _remove_quietly(Path(temp))
+        raise
+
+
+def _existing_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _reason(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "disk full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied (read-only folder?)"
+    return error.strerror or str(error)
+
+
+def sha256_hex(data: bytes | str) -> str:
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    return hashlib.sha256(payload).hexdigest()
+
+
+def stable_hash(value: Any) -> str:
+    """Hash of a JSON-able value, independent of dict order."""
+    return sha256_hex(json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
+
+
+class JsonCache:
+    """A folder of JSON files named by key; corrupt entries count as misses."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, key: str) -> Path:
+        if not key.isalnum():
+            raise ValueError("cache keys are hex digests")
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        write_atomic(self._path(key), json.dumps(value, ensure_ascii=False, indent=1))

@@ -1,0 +1,85 @@
+"""arXiv identifier parsing and normalisation (pure functions, no I/O).
+
+Accepts bare ids, versions, ``arXiv:`` prefixes, abs/pdf URLs, old-style
+archive ids and the arXiv DOI; everything else is an IdentifierError naming
+the input. Never guesses: a near-miss is an error, not a lookup.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import IdentifierError
+from .models import ArxivId
+
+_NEW = r"(?P<new>(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5}))"
+_OLD = r"(?P<old>(?P<archive>[a-z]+(?:-[a-z]+)?)(?P<subject>\.[A-Z]{2})?/(?P<oyy>\d{2})(?P<omm>\d{2})\d{3})"
+_ID = rf"(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?"
+
+_BARE = re.compile(rf"^(?:arxiv:)?{_ID}$", re.IGNORECASE)
+_URL = re.compile(
+    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID}(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+_DOI = re.compile(rf"^(?:https?://(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.{_ID}$", re.IGNORECASE)
+
+EXAMPLES = "2305.17333, 2305.17333v2, arXiv:2305.17333, https://arxiv.org/abs/2305.17333, hep-th/9901001"
+
+
+def parse_arxiv_id(text: str) -> ArxivId:
+    """Return the normalised id in ``text`` or raise IdentifierError."""
+    raw = text
+    text = text.strip()
+    if not text:
+        raise IdentifierError("empty identifier (expected e.g. 2305.17333)")
+    for pattern in (_BARE, _URL, _DOI):
+        match = pattern.match(text)
+        if match:
+            return _checked(match, raw)
+    raise IdentifierError(f"not an arXiv identifier: {raw!r} (expected e.g. {EXAMPLES})")
+
+
+def _checked(match: re.Match[str], raw: str) -> ArxivId:
+    version = int(match["version"]) if match["version"] else None
+    if version == 0:
+        raise IdentifierError(f"not an arXiv identifier: {raw!r} (versions start at v1)")
+    if match["new"]:
+        yy, mm, num = int(match["yy"]), int(match["mm"]), match["num"]
+        if not 1 <= mm <= 12:
+            raise IdentifierError(f"not an arXiv identifier: {raw!r} (month {match['mm']} does not exist)")
+        if (yy, mm) < (7, 4):
+            raise IdentifierError(f"not an arXiv identifier: {raw!r} (new-style ids start at 0704.0001)")
+        # 4-digit sequence numbers until 1412, 5 digits from 1501 on.
+        expected = 5 if yy >= 15 else 4
+        if len(num) != expected:
+            raise IdentifierError(
+                f"not an arXiv identifier: {raw!r} (ids from {match['yy']}{match['mm']} have {expected} digits after the dot)"
+            )
+        return ArxivId(match["new"], version)
+    archive = match["archive"].lower()
+    subject = match["subject"] or ""
+    if subject:
+        subject = "." + subject[1:].upper()
+    omm = int(match["omm"])
+    if not 1 <= omm <= 12:
+        raise IdentifierError(f"not an arXiv identifier: {raw!r} (month {match['omm']} does not exist)")
+    number = match["old"].split("/", 1)[1]
+    return ArxivId(f"{archive}{subject}/{number}", version)
+
+
+def parse_many(texts: list[str]) -> tuple[list[ArxivId], list[tuple[str, IdentifierError]]]:
+    """Parse each input; duplicates (same base id) are kept once, in order."""
+    ids: list[ArxivId] = []
+    errors: list[tuple[str, IdentifierError]] = []
+    seen: set[str] = set()
+    for text in texts:
+        try:
+            arxiv_id = parse_arxiv_id(text)
+        except IdentifierError as error:
+            errors.append((text, error))
+            continue
+        if arxiv_id.base in seen:
+            continue
+        seen.add(arxiv_id.base)
+        ids.append(arxiv_id)
+    return ids, errors

@@ -1,0 +1,196 @@
+"""Plain data passed between the pipeline stages.
+
+Nothing here does I/O: each stage can be tested by building these by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+# Section kinds found in a paper, in the order the token budget prefers them.
+SECTION_PRIORITY = ("abstract", "introduction", "method", "results", "conclusion", "other", "appendix")
+NEVER_SENT = ("references",)
+
+
+@dataclass(frozen=True)
+class ArxivId:
+    """A normalised arXiv identifier: base id plus optional version."""
+
+    base: str  # "2305.17333" or "hep-th/9901001"
+    version: int | None = None
+
+    @property
+    def versioned(self) -> str:
+        return f"{self.base}v{self.version}" if self.version else self.base
+
+    @property
+    def filename(self) -> str:
+        """Safe file stem: old-style ids have a slash."""
+        return self.base.replace("/", "_")
+
+    def __str__(self) -> str:
+        return self.versioned
+
+
+@dataclass(frozen=True)
+class Paper:
+    """Metadata of one paper version as the arXiv API reports it."""
+
+    id: ArxivId  # always carries the version arXiv returned
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    published: str  # ISO date, YYYY-MM-DD
+    updated: str
+    primary_category: str
+    categories: tuple[str, ...]
+    comment: str = ""
+    journal_ref: str = ""
+    doi: str = ""
+    abs_url: str = ""
+    pdf_url: str = ""  # from the feed; only a fallback for download
+
+
+@dataclass(frozen=True)
+class Section:
+    kind: str  # one of SECTION_PRIORITY or NEVER_SENT
+    heading: str
+    text: str
+    page: int = 1  # first page the section appears on
+
+
+@dataclass(frozen=True)
+class PaperText:
+    """Cleaned text of a paper, split into sections."""
+
+    sections: tuple[Section, ...]
+    pages: int
+    source: str  # "pdf" or "abstract" (fallback)
+    code_links: tuple[str, ...] = ()
+    warning: str = ""  # why the PDF was not used, if it was not
+    text_hash: str = ""
+
+    def text_of(self, *kinds: str) -> str:
+        return "\n\n".join(s.text for s in self.sections if s.kind in kinds)
+
+    @property
+    def full_text(self) -> str:
+        return "\n\n".join(s.text for s in self.sections)
+
+
+@dataclass(frozen=True)
+class ContextPart:
+    kind: str
+    heading: str
+    text: str
+    tokens: int
+    full_tokens: int  # before cutting
+
+    @property
+    def truncated(self) -> bool:
+        return self.tokens < self.full_tokens
+
+
+@dataclass(frozen=True)
+class Context:
+    """The paper text selected to fit the LLM input budget."""
+
+    parts: tuple[ContextPart, ...]
+    tokens: int  # tokens of the joined context text
+    full_tokens: int  # tokens of all sendable sections uncut
+    budget: int
+    tokenizer: str  # encoding name, or "estimate"
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(f"## {p.heading}\n{p.text}" for p in self.parts)
+
+    @property
+    def kept_sections(self) -> list[str]:
+        return [p.kind + ("(cut)" if p.truncated else "") for p in self.parts]
+
+
+class SummaryFields(BaseModel):
+    """What the LLM must return; also what the offline backend produces."""
+
+    short_name: str = Field(min_length=1, max_length=80, description="Short name of the method or paper, e.g. 'MeZO'")
+    tldr: str = Field(min_length=1, description="Two or three sentences: what the paper does and why it matters")
+    whats_new: str = Field(min_length=1, description="The new idea or contribution")
+    how_it_works: str = Field(min_length=1, description="How the method works, concretely")
+    key_insights: list[str] = Field(min_length=1, max_length=8, description="Key insights, one sentence each")
+    results: str = Field(min_length=1, description="Main results with the paper's own numbers")
+    code_url: str | None = Field(default=None, description="Code repository URL stated in the paper, or null")
+
+    @field_validator("short_name", "tldr", "whats_new", "how_it_works", "results")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("key_insights")
+    @classmethod
+    def _insights_not_blank(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip().lstrip("-*• ").strip() for v in value if v and v.strip()]
+        if not cleaned:
+            raise ValueError("must contain at least one insight")
+        return cleaned
+
+    @field_validator("code_url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        if value and not value.strip().lower().startswith(("http://", "https://")):
+            return None
+        return value.strip() if value else None
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A filled per-paper template plus how it was made."""
+
+    fields: SummaryFields
+    backend: str  # "openai" (any OpenAI-compatible server) or "offline"
+    model: str
+    prompt_hash: str = ""
+    usage: Usage = Usage()
+    cached: bool = False  # True when no tokens were spent this run
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Item:
+    """One entry of a newsletter issue: front matter + editable body."""
+
+    key: str  # file stem, e.g. "2305.17333"
+    meta: dict[str, Any]
+    body: str
+    path: str = ""
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.key)
+
+    @property
+    def section(self) -> str:
+        return str(self.meta.get("section") or "Research")
+
+
+@dataclass
+class IssueInfo:
+    name: str
+    title: str
+    date: str  # YYYY-MM-DD
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    intro: str = ""
+    image: str = ""

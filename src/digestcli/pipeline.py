@@ -1,0 +1,240 @@
+"""The `digest add` workflow: ids -> metadata -> PDF -> text -> context -> summary -> item.
+
+Wires the stages together and reports progress through a Reporter; it never
+prints. One paper's failure is recorded as its outcome and never stops the
+others. An item file is written only when its summary is complete, and the
+LLM response is cached before that, so a killed run repeats no paid call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from .arxiv import ArxivClient
+from .budget import TokenCounter, select_context
+from .config import Settings
+from .errors import DigestError, PdfError
+from .ids import parse_many
+from .models import ArxivId, Item, Paper, PaperText, Summary
+from .pdftext import EXTRACTOR_VERSION, extract_pages, paper_text
+from .store import Workspace, body_hash, format_body
+from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_prompts
+
+
+class Reporter(Protocol):
+    def stage(self, paper: str, stage: str, detail: str = "") -> None: ...
+    def warn(self, message: str) -> None: ...
+    def fail(self, message: str) -> None: ...
+    def notice(self, message: str) -> None: ...
+
+
+@dataclass
+class Outcome:
+    input: str
+    status: str  # added | skipped | failed
+    message: str = ""
+    key: str = ""
+    summary: Summary | None = None
+
+
+@dataclass
+class AddReport:
+    issue: str
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def tokens(self) -> tuple[int, int]:
+        spent = [o.summary.usage for o in self.outcomes if o.summary and not o.summary.cached]
+        return sum(u.input_tokens for u in spent), sum(u.output_tokens for u in spent)
+
+
+def make_http_client(settings: Settings) -> Any:
+    import httpx
+
+    return httpx.Client(
+        headers={"User-Agent": settings.user_agent},
+        timeout=httpx.Timeout(settings.http_timeout, connect=15.0),
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        max_redirects=10,
+    )
+
+
+def make_arxiv_client(settings: Settings, http: Any) -> ArxivClient:
+    return ArxivClient(
+        http,
+        api_url=settings.arxiv_api_url,
+        pdf_url=settings.arxiv_pdf_url,
+        cache_dir=settings.cache_dir,
+        api_interval=settings.arxiv_api_interval,
+        pdf_interval=settings.pdf_interval,
+        max_pdf_bytes=settings.max_pdf_bytes,
+    )
+
+
+def make_summarizer(settings: Settings, counter: TokenCounter | None) -> LLMSummarizer | OfflineSummarizer:
+    """The LLM backend when an API key is set (and not --offline), else the offline one."""
+    if not settings.use_llm:
+        return OfflineSummarizer()
+    return LLMSummarizer(
+        model=settings.model,
+        api_key=settings.api_key or "",
+        base_url=settings.base_url,
+        cache_dir=settings.cache_dir,
+        prompts=load_prompts(settings.workspace),
+        counter=counter or TokenCounter(settings.model, settings.tokenizer),
+        max_output_tokens=settings.max_output_tokens,
+        response_format=settings.response_format,
+        timeout=settings.llm_timeout,
+        retries=settings.llm_retries,
+    )
+
+
+def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: int, tokenizer: str,
+              body: str, section: str = "Research") -> dict[str, Any]:
+    fields = summary.fields
+    code_url = fields.code_url or (text.code_links[0] if text.code_links else "")
+    return {
+        "title": paper.title,
+        "short_name": fields.short_name,
+        "section": section,
+        "arxiv_id": paper.id.versioned,
+        "authors": list(paper.authors),
+        "published": paper.published,
+        "updated": paper.updated,
+        "primary_category": paper.primary_category,
+        "categories": list(paper.categories),
+        "paper_url": f"https://arxiv.org/abs/{paper.id.base}",
+        "pdf_url": f"https://arxiv.org/pdf/{paper.id.versioned}",
+        "code_url": code_url,
+        "comment": paper.comment,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+        "provenance": {
+            "backend": summary.backend,
+            "model": summary.model,
+            "prompt_hash": summary.prompt_hash,
+            "input_tokens": summary.usage.input_tokens,
+            "output_tokens": summary.usage.output_tokens,
+            "context_tokens": context_tokens,
+            "tokenizer": tokenizer,
+            "text_source": text.source,
+            "source_text_hash": text.text_hash[:16],
+            "extractor_version": EXTRACTOR_VERSION,
+            # Milliseconds keep the order of a batch when build sorts by creation time.
+            "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "body_hash": body_hash(body),
+        },
+    }
+
+
+class AddPipeline:
+    def __init__(self, settings: Settings, workspace: Workspace, reporter: Reporter, *,
+                 arxiv: ArxivClient | None = None, summarizer: Any = None) -> None:
+        self.settings = settings
+        self.workspace = workspace
+        self.reporter = reporter
+        self._http = None
+        if arxiv is None:
+            self._http = make_http_client(settings)
+            arxiv = make_arxiv_client(settings, self._http)
+        self.arxiv = arxiv
+        self.summarizer = summarizer or make_summarizer(settings, None)
+        self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
+        if self.counter is not None and self.counter.notice:
+            reporter.notice(self.counter.notice)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    def run(self, inputs: list[str], issue: str, *, force: bool = False) -> AddReport:
+        report = AddReport(issue)
+        ids, bad = parse_many(inputs)
+        for text, error in bad:
+            report.outcomes.append(Outcome(text, "failed", str(error)))
+            self.reporter.fail(str(error))
+        if not self.workspace.issue_exists(issue):
+            self.workspace.create_issue(issue)
+            self.reporter.notice(f"created issue {issue}")
+        todo: list[ArxivId] = []
+        for arxiv_id in ids:
+            if self.workspace.has_item(issue, arxiv_id.filename) and not force:
+                message = f"{arxiv_id.base} is already in {issue} (use --force to regenerate)"
+                report.outcomes.append(Outcome(str(arxiv_id), "skipped", message, arxiv_id.filename))
+                self.reporter.notice(message)
+            else:
+                todo.append(arxiv_id)
+        if not todo:
+            return report
+        for arxiv_id in todo:
+            self.reporter.stage(arxiv_id.base, "metadata")
+        papers = self.arxiv.fetch_papers(todo)
+        for arxiv_id in todo:
+            result = papers[arxiv_id.base]
+            if isinstance(result, DigestError):
+                report.outcomes.append(Outcome(str(arxiv_id), "failed", str(result)))
+                self.reporter.fail(str(result))
+                continue
+            report.outcomes.append(self._add_one(result, issue, str(arxiv_id)))
+        return report
+
+    def _add_one(self, paper: Paper, issue: str, given: str) -> Outcome:
+        name = paper.id.base
+        try:
+            text = self._paper_text(paper)
+            summary, context_tokens = self._summarize(paper, text)
+            self.reporter.stage(name, "saving")
+            body = format_body(summary.fields)
+            tokenizer = self.counter.name if self.counter else ""
+            meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
+            item = Item(paper.id.filename, meta, body)
+            with self.workspace.lock(issue):
+                path = self.workspace.write_item(issue, item)
+        except DigestError as error:
+            self.reporter.fail(f"{name}: {error}" if not str(error).startswith(name) else str(error))
+            return Outcome(given, "failed", str(error))
+        for warning in summary.warnings:
+            self.reporter.warn(f"{name}: {warning}")
+        how = "cached summary, 0 tokens" if summary.cached else (
+            f"{summary.usage.input_tokens} in / {summary.usage.output_tokens} out tokens"
+            if summary.backend != "offline" else "offline extractive summary")
+        self.reporter.stage(name, "saved", f"{path.relative_to(self.workspace.root)} ({how})")
+        return Outcome(given, "added", str(path), paper.id.filename, summary)
+
+    def _paper_text(self, paper: Paper) -> PaperText:
+        name = paper.id.base
+        self.reporter.stage(name, "pdf")
+        try:
+            pdf = self.arxiv.fetch_pdf(paper)
+        except PdfError as error:
+            text = paper_text(paper, None, pdf_error=str(error))
+        else:
+            self.reporter.stage(name, "text")
+            try:
+                pages = extract_pages(pdf)
+            except PdfError as error:
+                text = paper_text(paper, None, pdf_error=str(error))
+            else:
+                text = paper_text(paper, pdf, pages=pages)
+        if text.warning:
+            self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
+        return text
+
+    def _summarize(self, paper: Paper, text: PaperText) -> tuple[Summary, int]:
+        """The summary and the input tokens it was given (0 offline)."""
+        name = paper.id.base
+        if isinstance(self.summarizer, OfflineSummarizer) or self.counter is None:
+            self.reporter.stage(name, "summary", "offline extractive summarizer")
+            return self.summarizer.summarize(paper, text), 0
+        overhead = sum(self.counter.count(m["content"]) + 4
+                       for m in build_messages(self.summarizer.prompts, paper, text, ""))
+        budget = max(200, self.settings.input_budget - overhead)
+        context = select_context(text, budget, self.counter)
+        sent = context.tokens + overhead
+        self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
+        return self.summarizer.summarize(paper, text, context), sent

@@ -1,0 +1,164 @@
+"""Issue -> newsletter Markdown with Jekyll front matter, via jinja2 templates.
+
+Pure: same issue and items give byte-identical output. Never imports a
+network or LLM module. Templates ship in the package and can be overridden
+by <workspace>/templates/<style>.md.j2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .models import IssueInfo, Item
+from .store import parse_body
+
+WORDS_PER_MINUTE = 200
+
+
+@dataclass
+class RenderItem:
+    key: str
+    title: str
+    short_name: str
+    paper_url: str
+    code_url: str
+    tldr: str
+    whats_new: str
+    how_it_works: str
+    key_insights: list[str]
+    results: str
+    notes: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RenderSection:
+    name: str
+    items: list[RenderItem]
+
+
+def to_render_item(item: Item) -> RenderItem:
+    parts = parse_body(item.body)
+    meta = item.meta
+    return RenderItem(
+        key=item.key,
+        title=_one_line(item.title),
+        short_name=_one_line(str(meta.get("short_name") or item.title)),
+        paper_url=str(meta.get("paper_url") or ""),
+        code_url=str(meta.get("code_url") or ""),
+        tldr=parts["tldr"],
+        whats_new=parts["whats_new"],
+        how_it_works=parts["how_it_works"],
+        key_insights=list(parts["key_insights"]),
+        results=parts["results"],
+        notes=parts["notes"],
+        meta=meta,
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSection]:
+    """Group by section (configured order first, then others by name); within one, by order/created/key."""
+    rank = {name: index for index, name in enumerate(sections)}
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        groups.setdefault(item.section, []).append(item)
+
+    def item_key(item: Item) -> tuple[Any, ...]:
+        order = item.meta.get("order")
+        created = str((item.meta.get("provenance") or {}).get("created", ""))
+        return (order if isinstance(order, int) else math.inf, created, item.key)
+
+    names = sorted(groups, key=lambda name: (rank.get(name, len(rank)), name))
+    return [RenderSection(name, [to_render_item(i) for i in sorted(groups[name], key=item_key)]) for name in names]
+
+
+def _template(style: str, workspace: Path | None) -> Any:
+    from jinja2 import Environment, FileSystemLoader, PackageLoader, ChoiceLoader, StrictUndefined, TemplateNotFound
+
+    loaders = []
+    if workspace is not None:
+        loaders.append(FileSystemLoader(str(workspace / "templates")))
+    loaders.append(PackageLoader("digestcli", "templates"))
+    environment = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                              keep_trailing_newline=True, trim_blocks=False, autoescape=False)
+    try:
+        return environment.get_template(f"{style}.md.j2")
+    except TemplateNotFound:
+        raise ConfigError(f"no template for style {style!r} (looked for templates/{style}.md.j2)") from None
+
+
+def reading_minutes(markdown: str) -> int:
+    words = len(re.findall(r"[A-Za-z0-9][\w'’-]*", markdown))
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
+def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[str, ...], layout: str,
+                 default_description: str, image: str, sections: tuple[str, ...],
+                 workspace: Path | None = None, style: str = "newsletter") -> str:
+    import yaml
+    from jinja2 import TemplateError
+
+    grouped = order_items(items, sections)
+    short_names = [i.short_name for s in grouped for i in s.items]
+    description = issue.description or default_description or _first_sentence(issue.intro) or (
+        f"{issue.title}: " + ", ".join(short_names) if short_names else issue.title)
+    tags = list(dict.fromkeys([*newsletter_tags, *issue.tags]))
+    values: dict[str, Any] = {
+        "title": issue.title,
+        "date": issue.date,
+        "intro": issue.intro,
+        "image": issue.image or image,
+        "sections": grouped,
+        "issue": issue,
+    }
+    template = _template(style, workspace)
+    try:
+        # The reading time depends on the body, and the body on nothing else.
+        body = template.render(front_matter="", **values)
+        front = {
+            "layout": layout,
+            "title": issue.title,
+            "date": _as_date(issue.date),
+            "description": description,
+            "summary": ", ".join(short_names),
+            "tags": tags,
+            "minute": reading_minutes(body),
+        }
+        text = template.render(front_matter=yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000),
+                               **values)
+    except TemplateError as error:
+        raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def _as_date(text: str) -> Any:
+    """A real date so YAML writes it unquoted, as Jekyll expects."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return text
+
+
+def _first_sentence(text: str) -> str:
+    from .text import split_sentences
+
+    sentences = split_sentences(text)
+    return sentences[0] if sentences else ""
+
+
+def post_filename(issue: IssueInfo) -> str:
+    """Jekyll _posts name: YYYY-MM-DD-<slug>.md."""
+    from slugify import slugify
+
+    return f"{issue.date}-{slugify(issue.title) or slugify(issue.name)}.md"

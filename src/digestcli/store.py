@@ -1,0 +1,243 @@
+"""The workspace on disk: digest.toml, issues/<name>/ folders and item files.
+
+Plain, git-friendly files: each item is Markdown with YAML front matter
+(metadata and provenance) and a body a person edits by hand. All writes are
+atomic and item writes hold the issue's lock. Never touches the network.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date as Date
+from pathlib import Path
+from typing import Any
+
+from .config import CONFIG_NAME, default_config_text
+from .errors import WorkspaceError
+from .files import TEMP_PREFIX, sha256_hex, write_atomic
+from .models import IssueInfo, Item, SummaryFields
+
+ISSUES = "issues"
+ISSUE_FILE = "_issue.md"
+STATE = ".digest"
+_ISSUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LABELS = {
+    "whats_new": "What's new",
+    "how_it_works": "How it works",
+    "key_insights": "Key insights",
+    "results": "Results",
+}
+NOTES_MARKER = "<!-- Your notes go below this line; digest publishes them verbatim and never rewrites them. -->"
+_LABEL_LINE = re.compile(r"^\*\*(What['’]s new|How it works|Key insights|Results):\*\*[ \t]*", re.I | re.M)
+
+
+def validate_issue_name(name: str) -> str:
+    if not _ISSUE_NAME.match(name) or ".." in name:
+        raise WorkspaceError(
+            f"invalid issue name {name!r}: use letters, digits, '.', '_' or '-' (no '/' or '..'), e.g. issue-3"
+        )
+    return name
+
+
+# -- item body ---------------------------------------------------------------
+
+
+def format_body(fields: SummaryFields, notes: str = "") -> str:
+    insights = "\n".join(f"- {insight}" for insight in fields.key_insights)
+    body = (
+        f"{fields.tldr}\n\n"
+        f"**{LABELS['whats_new']}:** {fields.whats_new}\n\n"
+        f"**{LABELS['how_it_works']}:** {fields.how_it_works}\n\n"
+        f"**{LABELS['key_insights']}:**\n{insights}\n\n"
+        f"**{LABELS['results']}:** {fields.results}\n\n"
+        f"{NOTES_MARKER}\n"
+    )
+    return body + (notes.strip("\n") + "\n" if notes.strip() else "")
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    """Fields of an item body as a person may have edited it; unknown text stays with its field."""
+    notes = ""
+    if NOTES_MARKER in body:
+        body, notes = body.split(NOTES_MARKER, 1)
+    parts: dict[str, Any] = {"tldr": "", "whats_new": "", "how_it_works": "", "key_insights": [], "results": ""}
+    matches = list(_LABEL_LINE.finditer(body))
+    parts["tldr"] = body[: matches[0].start()].strip() if matches else body.strip()
+    names = {label.lower(): name for name, label in LABELS.items()}
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(body)
+        name = names[match.group(1).lower().replace("’", "'")]
+        value = body[match.end() : end].strip()
+        if name == "key_insights":
+            lines = [line.strip() for line in value.splitlines() if line.strip()]
+            bullets = [line[2:].strip() for line in lines if line[:2] in ("- ", "* ")]
+            parts[name] = bullets if bullets and len(bullets) == len(lines) else ([value] if value else [])
+        else:
+            parts[name] = value
+    parts["notes"] = notes.strip("\n")
+    return parts
+
+
+# -- item files ----------------------------------------------------------------
+
+
+def dump_item(item: Item) -> str:
+    import yaml
+
+    front = yaml.safe_dump(item.meta, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    return f"---\n{front}---\n\n{item.body.strip()}\n"
+
+
+def load_item(path: Path) -> Item:
+    import frontmatter
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise WorkspaceError(f"{path}: cannot read: {error}") from None
+    try:
+        meta, body = frontmatter.parse(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise WorkspaceError(f"{path}: front matter is broken{where}: {problem}; fix it by hand") from None
+    if not isinstance(meta, dict) or not meta:
+        raise WorkspaceError(f"{path}: front matter is missing or not a mapping; fix it by hand")
+    return Item(key=path.stem, meta=dict(meta), body=body, path=str(path))
+
+
+def body_hash(body: str) -> str:
+    return sha256_hex(body.strip())[:16]
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def create(cls, root: Path, title: str) -> "Workspace":
+        config = root / CONFIG_NAME
+        if config.exists():
+            raise WorkspaceError(f"{config} already exists")
+        write_atomic(config, default_config_text(title))
+        (root / ISSUES).mkdir(parents=True, exist_ok=True)
+        ignore = root / ".gitignore"
+        if not ignore.exists():
+            write_atomic(ignore, f"{STATE}/\n{TEMP_PREFIX}*\n*.bak\n")
+        return cls(root)
+
+    # -- issues ------------------------------------------------------------
+
+    def issue_dir(self, name: str) -> Path:
+        return self.root / ISSUES / validate_issue_name(name)
+
+    def issue_exists(self, name: str) -> bool:
+        return (self.issue_dir(name) / ISSUE_FILE).is_file()
+
+    def list_issues(self) -> list[str]:
+        folder = self.root / ISSUES
+        if not folder.is_dir():
+            return []
+        names = [p.name for p in folder.iterdir() if (p / ISSUE_FILE).is_file()]
+        return sorted(names, key=_natural_key)
+
+    def create_issue(self, name: str, title: str | None = None, today: Date | None = None,
+                     description: str = "") -> IssueInfo:
+        folder = self.issue_dir(name)
+        if self.issue_exists(name):
+            raise WorkspaceError(f"issue {name} already exists")
+        number = re.search(r"(\d+)$", name)
+        info = IssueInfo(
+            name=name,
+            title=title or (f"Issue #{number.group(1)}" if number else name),
+            date=(today or Date.today()).isoformat(),
+            description=description,
+        )
+        self.save_issue(info)
+        folder.mkdir(parents=True, exist_ok=True)
+        return info
+
+    def save_issue(self, info: IssueInfo) -> None:
+        meta = {"title": info.title, "date": info.date, "description": info.description,
+                "tags": list(info.tags), "image": info.image}
+        intro = info.intro or "<!-- The intro paragraph of this issue: write it here. -->"
+        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)))
+
+    def load_issue(self, name: str) -> IssueInfo:
+        path = self.issue_dir(name) / ISSUE_FILE
+        if not path.is_file():
+            known = ", ".join(self.list_issues()) or "none yet"
+            raise WorkspaceError(f"no issue named {name!r} in {self.root} (issues: {known})")
+        item = load_item(path)
+        meta = item.meta
+        tags = meta.get("tags") or []
+        intro = item.body.strip()
+        if intro.startswith("<!--") and intro.endswith("-->"):
+            intro = ""
+        return IssueInfo(
+            name=name,
+            title=str(meta.get("title") or name),
+            date=str(meta.get("date") or ""),
+            description=str(meta.get("description") or ""),
+            tags=[str(t) for t in tags] if isinstance(tags, list) else [str(tags)],
+            intro=intro,
+            image=str(meta.get("image") or ""),
+        )
+
+    def lock(self, name: str, timeout: float = 60.0) -> Any:
+        from filelock import FileLock
+
+        folder = self.root / STATE / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / f"{validate_issue_name(name)}.lock"), timeout=timeout)
+
+    # -- items ---------------------------------------------------------------
+
+    def item_path(self, issue: str, key: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}", key) or ".." in key:
+            raise WorkspaceError(f"invalid item name {key!r}")
+        return self.issue_dir(issue) / f"{key}.md"
+
+    def has_item(self, issue: str, key: str) -> bool:
+        return self.item_path(issue, key).is_file()
+
+    def read_item(self, issue: str, key: str) -> Item:
+        path = self.item_path(issue, key)
+        if not path.is_file():
+            raise WorkspaceError(f"no item {key} in issue {issue}")
+        return load_item(path)
+
+    def items(self, issue: str) -> list[Item]:
+        """All items of an issue; a broken file stops with its name (it is never rewritten)."""
+        folder = self.issue_dir(issue)
+        if not self.issue_exists(issue):
+            self.load_issue(issue)  # raises the friendly "no issue" error
+        paths = sorted(p for p in folder.glob("*.md") if p.name != ISSUE_FILE and not p.name.startswith("."))
+        return [load_item(path) for path in paths]
+
+    def write_item(self, issue: str, item: Item) -> Path:
+        path = self.item_path(issue, item.key)
+        write_atomic(path, dump_item(item))
+        return path
+
+    def remove_item(self, issue: str, key: str) -> Path:
+        path = self.item_path(issue, key)
+        if not path.is_file():
+            raise WorkspaceError(f"no item {key} in issue {issue}")
+        with self.lock(issue):
+            path.unlink()
+        return path
+
+    def set_current_issue(self, name: str) -> None:
+        import tomlkit
+
+        path = self.root / CONFIG_NAME
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+        document.setdefault("issue", tomlkit.table())["current"] = validate_issue_name(name)
+        write_atomic(path, tomlkit.dumps(document))
+
+
+def _natural_key(name: str) -> tuple[Any, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))

@@ -1,0 +1,411 @@
+"""Summarizers: an OpenAI-compatible LLM backend and an offline extractive one.
+
+Both fill SummaryFields. The LLM backend talks only through the openai SDK,
+asks for structured output (falling back to JSON mode, then plain text),
+repairs invalid answers once, and caches every completed response by a hash
+of all that changes it, so a rerun spends zero tokens. It never prints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .budget import TokenCounter
+from .errors import ConfigError, LLMError
+from .files import JsonCache, sha256_hex, stable_hash
+from .models import Context, Paper, PaperText, Summary, SummaryFields, Usage
+from .pdftext import EXTRACTOR_VERSION
+from .text import split_sentences
+
+PROMPT_NAMES = ("system.md.j2", "user.md.j2", "repair.md.j2")
+SUMMARY_SCHEMA_VERSION = "1"
+TRUNCATION_RATIO = 0.5  # server counted under half of what we sent: it cut the input
+FIELD_NAMES = tuple(SummaryFields.model_fields)
+
+
+# -- prompts ------------------------------------------------------------------
+
+
+def packaged_prompts_dir() -> Path:
+    """prompts/ inside the wheel, or at the top of a source checkout."""
+    packaged = Path(str(resources.files("digestcli"))) / "prompts"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "prompts"
+
+
+@dataclass(frozen=True)
+class Prompts:
+    sources: dict[str, str]
+
+    @property
+    def hash(self) -> str:
+        return sha256_hex("\0".join(self.sources[name] for name in PROMPT_NAMES))[:16]
+
+    def render(self, name: str, **values: Any) -> str:
+        from jinja2 import Environment, StrictUndefined, TemplateError
+
+        environment = Environment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+        try:
+            return environment.from_string(self.sources[name]).render(**values).strip()
+        except TemplateError as error:
+            raise ConfigError(f"prompt template {name} failed: {error}") from None
+
+
+def load_prompts(workspace: Path | None) -> Prompts:
+    """Packaged prompts, each overridden by the same file in <workspace>/prompts/."""
+    sources: dict[str, str] = {}
+    for name in PROMPT_NAMES:
+        override = workspace / "prompts" / name if workspace else None
+        path = override if override and override.is_file() else packaged_prompts_dir() / name
+        try:
+            sources[name] = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"cannot read prompt template {path}: {error.strerror}") from None
+    return Prompts(sources)
+
+
+def build_messages(prompts: Prompts, paper: Paper, text: PaperText, context_text: str) -> list[dict[str, str]]:
+    values = {"paper": paper, "code_links": list(text.code_links), "context": context_text}
+    return [
+        {"role": "system", "content": prompts.render("system.md.j2", **values)},
+        {"role": "user", "content": prompts.render("user.md.j2", **values)},
+    ]
+
+
+def summary_json_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    return {
+        "type": "object",
+        "properties": {
+            "short_name": text,
+            "tldr": text,
+            "whats_new": text,
+            "how_it_works": text,
+            "key_insights": {"type": "array", "items": text},
+            "results": text,
+            "code_url": {"type": ["string", "null"]},
+        },
+        "required": list(FIELD_NAMES),
+        "additionalProperties": False,
+    }
+
+
+# -- lenient JSON ------------------------------------------------------------
+
+
+def extract_json_object(content: str) -> dict[str, Any] | None:
+    """The first JSON object in ``content``: bare, in a code fence, or inside prose."""
+    content = content.strip()
+    fenced = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", content, re.S)
+    candidates = [fenced.group(1)] if fenced else []
+    candidates.append(content)
+    decoder = json.JSONDecoder()
+    for candidate in candidates:
+        for match in re.finditer(r"\{", candidate):
+            try:
+                value, _ = decoder.raw_decode(candidate, match.start())
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                return value
+    return None
+
+
+def validate_fields(data: dict[str, Any]) -> tuple[SummaryFields | None, dict[str, str]]:
+    """Validated fields, or the problems per field name."""
+    known = {k: v for k, v in data.items() if k in FIELD_NAMES}
+    if isinstance(known.get("key_insights"), str):
+        known["key_insights"] = [line for line in known["key_insights"].splitlines() if line.strip()]
+    try:
+        return SummaryFields.model_validate(known), {}
+    except ValidationError as error:
+        problems: dict[str, str] = {}
+        for detail in error.errors():
+            field = str(detail["loc"][0]) if detail["loc"] else "object"
+            problems.setdefault(field, detail["msg"].lower())
+        return None, problems
+
+
+# -- LLM backend ---------------------------------------------------------------
+
+
+@dataclass
+class _Reply:
+    content: str
+    finish_reason: str
+    usage: Usage
+
+
+# Each step drops a feature an older or local server may refuse with HTTP 400.
+_FORMAT_STEPS = ("json_schema", "json_object", "text")
+
+
+class LLMSummarizer:
+    def __init__(self, *, model: str, api_key: str, base_url: str | None, cache_dir: Path,
+                 prompts: Prompts, counter: TokenCounter, max_output_tokens: int = 1500,
+                 response_format: str = "auto", timeout: float = 120.0, retries: int = 3,
+                 client: Any = None) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.prompts = prompts
+        self.counter = counter
+        self.max_output_tokens = max_output_tokens
+        self.cache = JsonCache(cache_dir / "llm")
+        self.calls = 0
+        steps = _FORMAT_STEPS if response_format == "auto" else (response_format,)
+        self._steps = list(steps)
+        if client is None:
+            from openai import OpenAI
+
+            client = OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=retries)
+        self.client = client
+
+    @property
+    def server(self) -> str:
+        return self.base_url or "api.openai.com"
+
+    def cache_key(self, paper: Paper, messages: list[dict[str, str]]) -> str:
+        return stable_hash({
+            "paper": paper.id.versioned,
+            "extractor": EXTRACTOR_VERSION,
+            "schema": SUMMARY_SCHEMA_VERSION,
+            "prompts": self.prompts.hash,
+            "model": self.model,
+            "base_url": self.base_url or "",
+            "params": {"temperature": 0, "seed": 0, "max_tokens": self.max_output_tokens},
+            "messages": messages,
+        })
+
+    def is_cached(self, paper: Paper, text: PaperText, context: Context) -> bool:
+        messages = build_messages(self.prompts, paper, text, context.text)
+        return self.cache.get(self.cache_key(paper, messages)) is not None
+
+    def summarize(self, paper: Paper, text: PaperText, context: Context) -> Summary:
+        messages = build_messages(self.prompts, paper, text, context.text)
+        key = self.cache_key(paper, messages)
+        hit = self.cache.get(key)
+        if hit is not None:
+            fields, _ = validate_fields(hit.get("fields", {}))
+            if fields is not None:
+                usage = Usage(**hit.get("usage", {}))
+                return Summary(fields, "openai", self.model, self.prompts.hash, usage, cached=True)
+        sent_tokens = sum(self.counter.count(m["content"]) + 4 for m in messages)
+        fields, usage = self._complete(messages, paper)
+        warnings = []
+        if usage.input_tokens and usage.input_tokens < TRUNCATION_RATIO * sent_tokens:
+            warnings.append(
+                f"server counted {usage.input_tokens} input tokens of about {sent_tokens} sent: it probably "
+                f"truncated the paper (small context window?); lower --budget"
+            )
+        self.cache.put(key, {
+            "fields": fields.model_dump(),
+            "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+            "model": self.model,
+            "paper": paper.id.versioned,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
+        return Summary(fields, "openai", self.model, self.prompts.hash, usage, cached=False, warnings=tuple(warnings))
+
+    def _complete(self, messages: list[dict[str, str]], paper: Paper) -> tuple[SummaryFields, Usage]:
+        reply = self._call(messages, self.max_output_tokens)
+        usage = reply.usage
+        cut_off = reply.finish_reason == "length"
+        data = extract_json_object(reply.content) or {}
+        fields, problems = validate_fields(data)
+        if fields is not None and not cut_off:
+            return fields, usage
+        if fields is None and not problems:
+            problems = {"object": "no JSON object found"}
+        failed = [name for name in FIELD_NAMES if name in problems or name not in data]
+        if cut_off and not failed:
+            failed = list(FIELD_NAMES)
+        failed = [name for name in failed if name in FIELD_NAMES] or list(FIELD_NAMES)
+        repair = self.prompts.render("repair.md.j2", fields=failed, problems=problems, cut_off=cut_off)
+        follow_up = [*messages, {"role": "assistant", "content": reply.content[:4000]},
+                     {"role": "user", "content": repair}]
+        second = self._call(follow_up, self.max_output_tokens * (2 if cut_off else 1))
+        usage = Usage(usage.input_tokens + second.usage.input_tokens, usage.output_tokens + second.usage.output_tokens)
+        patch = extract_json_object(second.content) or {}
+        merged = {**data, **{k: v for k, v in patch.items() if k in failed}}
+        fields, problems = validate_fields(merged)
+        if fields is None or second.finish_reason == "length" and not patch:
+            if cut_off and second.finish_reason == "length":
+                raise LLMError(f"{paper.id}: answer cut off by the length limit twice; raise max_output_tokens")
+            names = ", ".join(sorted(problems)) or "unknown"
+            raise LLMError(f"{paper.id}: model returned invalid output twice (fields: {names})")
+        return fields, usage
+
+    def _call(self, messages: list[dict[str, str]], max_tokens: int) -> _Reply:
+        import openai
+
+        while True:
+            step = self._steps[0]
+            params: dict[str, Any] = {
+                "model": self.model,
+                "messages": messages,
+                "temperature": 0,
+                "max_tokens": max_tokens,
+            }
+            if step == "json_schema":
+                params["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "paper_summary", "strict": True, "schema": summary_json_schema()},
+                }
+            elif step == "json_object":
+                params["response_format"] = {"type": "json_object"}
+            if step != "text":
+                params["seed"] = 0
+            self.calls += 1
+            try:
+                response = self.client.chat.completions.create(**params)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
+                if _is_context_overflow(error):
+                    raise LLMError(
+                        f"the paper does not fit model '{self.model}' context window; lower --budget"
+                    ) from None
+                if len(self._steps) > 1:
+                    self._steps.pop(0)  # this server does not speak that feature; try the next
+                    continue
+                raise LLMError(f"LLM server refused the request (HTTP {error.status_code}): {_short(error)}") from None
+            except openai.AuthenticationError:
+                raise LLMError(
+                    f"LLM server {self.server} rejected the API key (HTTP 401); set OPENAI_API_KEY to a valid key, "
+                    "or unset it to use the offline summarizer"
+                ) from None
+            except openai.PermissionDeniedError:
+                raise LLMError(f"LLM server {self.server} denied access to model '{self.model}' (HTTP 403)") from None
+            except openai.NotFoundError:
+                raise LLMError(
+                    f"model '{self.model}' not found on {self.server} (HTTP 404); choose one with --model or DIGEST_MODEL"
+                ) from None
+            except openai.RateLimitError:
+                raise LLMError(f"LLM server {self.server} kept rate limiting (HTTP 429) after retries") from None
+            except openai.APITimeoutError:
+                raise LLMError(f"LLM server {self.server} timed out after retries") from None
+            except openai.APIConnectionError:
+                raise LLMError(f"cannot reach LLM server {self.server}; check OPENAI_BASE_URL") from None
+            except openai.APIStatusError as error:
+                raise LLMError(f"LLM server {self.server} failed with HTTP {error.status_code} after retries") from None
+            except openai.APIError as error:
+                raise LLMError(f"LLM server {self.server} answered unusably ({type(error).__name__})") from None
+            return self._reply(response)
+
+    def _reply(self, response: Any) -> _Reply:
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise LLMError(f"LLM server {self.server} returned no choices")
+        choice = choices[0]
+        message = choice.message
+        refusal = getattr(message, "refusal", None)
+        if refusal:
+            raise LLMError(f"model refused to summarize: {_squash(refusal)[:160]}")
+        usage = getattr(response, "usage", None)
+        return _Reply(
+            content=message.content or "",
+            finish_reason=choice.finish_reason or "",
+            usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
+        )
+
+
+def _squash(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _is_context_overflow(error: Any) -> bool:
+    text = _short(error).lower()
+    return "context length" in text or "context window" in text or "too many tokens" in text
+
+
+def _short(error: Any) -> str:
+    body = getattr(error, "body", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    return _squash(message or getattr(error, "message", "") or type(error).__name__)[:200]
+
+
+# -- offline extractive backend ------------------------------------------------
+
+_NEW_CUES = re.compile(r"\b(we (propose|introduce|present|develop|design|describe)|this (paper|work)|novel|"
+                       r"first|new)\b", re.I)
+_HOW_CUES = re.compile(r"\b((we|our method|our approach|it) (use|uses|train|trains|apply|applies|leverage|"
+                       r"leverages|build|builds|compute|computes|estimate|estimates|optimi[sz]e|model|formulate|"
+                       r"combine|replace|generate|learn)|by (using|\w+ing)|consists? of|based on|relies on|"
+                       r"we (first|then))\b", re.I)
+_INSIGHT_CUES = re.compile(r"\b(we (find|show|observe|demonstrate|prove|discover)|surprisingly|suggests?|"
+                           r"enables?|insight|crucial|important|key|without|only|can be)\b", re.I)
+_RESULT_CUES = re.compile(r"\b(outperform\w*|improv\w*|achiev\w*|accuracy|faster|speed-?up|state-of-the-art|"
+                          r"sota|than|reduc\w*|surpass\w*|match\w*|comparable|gain\w*|score\w*)\b|%|×", re.I)
+
+
+def _usable(sentence: str) -> bool:
+    words = sentence.split()
+    if not 6 <= len(words) <= 60 or not sentence.endswith((".", "!", "?")):
+        return False
+    letters = sum(ch.isalpha() for ch in sentence)
+    return letters / max(1, len(sentence)) >= 0.6 and "http" not in sentence
+
+
+def _short_name(paper: Paper) -> str:
+    head = paper.title.split(":", 1)[0].strip()
+    if ":" in paper.title and 0 < len(head.split()) <= 3:
+        return head
+    defined = re.search(r"\(([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)", paper.abstract)
+    if defined and len(defined.group(1)) <= 20:
+        return defined.group(1)
+    words = paper.title.split()
+    return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
+
+
+class OfflineSummarizer:
+    """Deterministic: every field is made of the paper's own sentences."""
+
+    backend = "offline"
+    model = "extractive-v1"
+
+    def summarize(self, paper: Paper, text: PaperText) -> Summary:
+        abstract = [s for s in split_sentences(paper.abstract) if len(s.split()) >= 4]
+        body = {kind: [s for s in split_sentences(text.text_of(kind)) if _usable(s)]
+                for kind in ("introduction", "method", "results", "conclusion")}
+        used: set[str] = set()
+
+        def pick(pool: list[str], cue: re.Pattern[str] | None, count: int, need_digit: bool = False) -> list[str]:
+            chosen = []
+            for sentence in pool:
+                if sentence in used or (cue and not cue.search(sentence)):
+                    continue
+                if need_digit and not re.search(r"\d", sentence):
+                    continue
+                chosen.append(sentence)
+                used.add(sentence)
+                if len(chosen) == count:
+                    break
+            return chosen
+
+        tldr = pick(abstract, _NEW_CUES, 1) or pick(abstract, None, 1)
+        tldr += pick(abstract, None, 1)
+        whats_new = pick(abstract + body["introduction"], _NEW_CUES, 2) or pick(abstract, None, 1)
+        how = pick(body["method"] + abstract, _HOW_CUES, 3) or pick(body["method"] + abstract, None, 2)
+        results = (pick(abstract + body["results"] + body["conclusion"], _RESULT_CUES, 3, need_digit=True)
+                   or pick(abstract + body["results"] + body["conclusion"], _RESULT_CUES, 2))
+        insights = pick(abstract + body["introduction"] + body["conclusion"], _INSIGHT_CUES, 3)
+        if len(insights) < 2:
+            insights += pick(abstract + body["conclusion"], None, 2 - len(insights))
+        not_stated = "Not stated in the text available offline."
+        fields = SummaryFields(
+            short_name=_short_name(paper),
+            tldr=" ".join(tldr) or paper.title,
+            whats_new=" ".join(whats_new) or not_stated,
+            how_it_works=" ".join(how) or not_stated,
+            key_insights=insights or [not_stated],
+            results=" ".join(results) or not_stated,
+            code_url=text.code_links[0] if text.code_links else None,
+        )
+        return Summary(fields, self.backend, self.model, "", Usage(), cached=False)

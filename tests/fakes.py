@@ -1,0 +1,275 @@
+"""Local stand-ins for arXiv and an OpenAI-compatible server, on 127.0.0.1.
+
+They speak real HTTP so the tests drive the real arXiv client and the real
+openai SDK. Each server records its requests and can inject faults.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from xml.sax.saxutils import escape
+
+ATOM_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<feed xmlns="http://www.w3.org/2005/Atom">\n'
+    '  <link href="http://arxiv.org/api/query?id_list={ids}" rel="self" type="application/atom+xml"/>\n'
+    '  <title type="html">ArXiv Query: id_list={ids}</title>\n'
+    "  <id>http://arxiv.org/api/fake</id>\n"
+    "  <updated>2026-11-23T00:00:00-05:00</updated>\n"
+    '  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">{total}</opensearch:totalResults>\n'
+    '  <opensearch:startIndex xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">0</opensearch:startIndex>\n'
+    '  <opensearch:itemsPerPage xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">{per_page}</opensearch:itemsPerPage>\n'
+)
+
+
+@dataclass
+class FakePaper:
+    """One paper as the arXiv API describes it."""
+
+    id: str  # base id
+    version: int
+    title: str
+    abstract: str
+    authors: list[str]
+    published: str = "2023-05-27T00:04:41Z"
+    updated: str = "2023-05-27T00:04:41Z"
+    primary_category: str = "cs.LG"
+    categories: list[str] = field(default_factory=lambda: ["cs.LG"])
+    comment: str = ""
+    journal_ref: str = ""
+    doi: str = ""
+    include_pdf_link: bool = True
+
+    def entry_xml(self) -> str:
+        ns = 'xmlns:arxiv="http://arxiv.org/schemas/atom"'
+        versioned = f"{self.id}v{self.version}"
+        lines = [
+            "  <entry>",
+            f"    <id>http://arxiv.org/abs/{versioned}</id>",
+            f"    <updated>{self.updated}</updated>",
+            f"    <published>{self.published}</published>",
+            f"    <title>{escape(self.title)}</title>",
+            f"    <summary>  {escape(self.abstract)}\n</summary>",
+            *[f"    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in self.authors],
+        ]
+        if self.doi:
+            lines.append(f"    <arxiv:doi {ns}>{escape(self.doi)}</arxiv:doi>")
+        if self.comment:
+            lines.append(f"    <arxiv:comment {ns}>{escape(self.comment)}</arxiv:comment>")
+        if self.journal_ref:
+            lines.append(f"    <arxiv:journal_ref {ns}>{escape(self.journal_ref)}</arxiv:journal_ref>")
+        lines.append(f'    <link href="http://arxiv.org/abs/{versioned}" rel="alternate" type="text/html"/>')
+        if self.include_pdf_link:
+            lines.append(f'    <link title="pdf" href="http://arxiv.org/pdf/{versioned}" rel="related" type="application/pdf"/>')
+        lines.append(f'    <arxiv:primary_category {ns} term="{self.primary_category}" scheme="http://arxiv.org/schemas/atom"/>')
+        lines += [f'    <category term="{c}" scheme="http://arxiv.org/schemas/atom"/>' for c in self.categories]
+        lines.append("  </entry>")
+        return "\n".join(lines) + "\n"
+
+
+def atom_feed(papers: list[FakePaper], ids: str = "", extra_entries: str = "") -> bytes:
+    head = ATOM_HEAD.format(ids=escape(ids), total=len(papers), per_page=len(papers))
+    return (head + "".join(p.entry_xml() for p in papers) + extra_entries + "</feed>\n").encode()
+
+
+def error_entry(bad_id: str) -> str:
+    return (
+        "  <entry>\n"
+        f"    <id>http://arxiv.org/api/errors#incorrect_id_format_for_{bad_id}</id>\n"
+        "    <title>Error</title>\n"
+        f"    <summary>incorrect id format for {bad_id}</summary>\n"
+        "    <updated>2026-11-23T00:00:00-05:00</updated>\n"
+        f'    <link href="http://arxiv.org/api/errors#incorrect_id_format_for_{bad_id}" rel="alternate" type="text/html"/>\n'
+        "    <author>\n      <name>arXiv api core</name>\n    </author>\n"
+        "  </entry>\n"
+    )
+
+
+@dataclass
+class Reply:
+    """A canned HTTP answer."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class _Server:
+    """A threaded HTTP server on an ephemeral 127.0.0.1 port."""
+
+    def __init__(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                self._answer(b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                self._answer(self.rfile.read(length))
+
+            def _answer(self, body: bytes) -> None:
+                with owner.lock:
+                    owner.requests.append({"method": self.command, "path": self.path,
+                                           "headers": dict(self.headers), "body": body})
+                reply = owner.handle(self.command, self.path, body, dict(self.headers))
+                if reply.delay:
+                    time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "_Server":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        raise NotImplementedError
+
+
+class FakeArxiv(_Server):
+    """Serves /api/query (Atom) and /pdf/<id>v<n> like arxiv.org, with fault injection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.papers: dict[str, FakePaper] = {}
+        self.pdfs: dict[str, bytes] = {}  # base id -> PDF bytes
+        self.api_faults: list[Reply] = []  # served first, one per request
+        self.pdf_faults: dict[str, list[Reply]] = {}
+        self.api_override: Callable[[list[str]], Reply] | None = None
+
+    def add(self, paper: FakePaper, pdf: bytes | None = None) -> None:
+        self.papers[paper.id] = paper
+        if pdf is not None:
+            self.pdfs[paper.id] = pdf
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/query"
+
+    @property
+    def pdf_url(self) -> str:
+        return self.url + "/pdf"
+
+    def api_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].startswith("/api/")]
+
+    def pdf_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["path"].startswith("/pdf/")]
+
+    def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        parsed = urlparse(path)
+        if parsed.path == "/api/query":
+            with self.lock:
+                if self.api_faults:
+                    return self.api_faults.pop(0)
+            query = parse_qs(parsed.query)
+            ids = [i for i in ",".join(query.get("id_list", [""])).split(",") if i]
+            if self.api_override is not None:
+                return self.api_override(ids)
+            limit = int(query.get("max_results", ["10"])[0])
+            found = []
+            for wanted in ids:
+                base = wanted.split("v")[0] if "/" not in wanted else wanted.rsplit("v", 1)[0]
+                base = wanted if wanted in self.papers else base
+                if base in self.papers:
+                    found.append(self.papers[base])
+            found.reverse()  # arXiv does not promise the order of id_list
+            return Reply(200, atom_feed(found[:limit], ",".join(ids)), {"Content-Type": "application/atom+xml"})
+        if parsed.path.startswith("/pdf/"):
+            name = parsed.path[len("/pdf/"):]
+            base = name.rsplit("v", 1)[0]
+            with self.lock:
+                faults = self.pdf_faults.get(base)
+                if faults:
+                    return faults.pop(0)
+            if base in self.pdfs:
+                return Reply(200, self.pdfs[base], {"Content-Type": "application/pdf"})
+            return Reply(404, b"not found", {"Content-Type": "text/plain"})
+        return Reply(404, b"unknown path")
+
+
+def chat_completion(content: str | None, *, finish_reason: str = "stop", prompt_tokens: int = 1000,
+                    completion_tokens: int = 200, refusal: str | None = None, model: str = "fake-model") -> Reply:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if refusal is not None:
+        message["refusal"] = refusal
+    payload = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }
+    return Reply(200, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+
+def api_error(status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None) -> Reply:
+    body = json.dumps({"error": {"message": message, "type": "invalid_request_error", "code": code}}).encode()
+    return Reply(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
+class FakeOpenAI(_Server):
+    """An OpenAI-compatible /v1/chat/completions endpoint with a script of replies.
+
+    Replies queued in ``script`` are served first; after that ``responder``
+    builds the answer from the request JSON.
+    """
+
+    def __init__(self, responder: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+        super().__init__()
+        self.script: list[Reply] = []
+        self.responder = responder
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.requests if r["path"].endswith("/chat/completions")]
+
+    def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if not path.endswith("/chat/completions"):
+            return api_error(404, f"unknown path {path}")
+        with self.lock:
+            if self.script:
+                return self.script.pop(0)
+        if self.responder is None:
+            return api_error(500, "no scripted reply left")
+        return self.responder(json.loads(body))
