@@ -125,8 +125,9 @@ def select_context(text: PaperText, budget: int, counter: TokenCounter) -> Conte
         members = [i for i, s in enumerate(candidates) if s.kind in tier]
         if not members or remaining <= MIN_PART_TOKENS:
             continue
+        tier_size = len(members)
         # Every member pays for its heading; drop the tail of the tier if even that does not fit.
-        while members and sum(heading_costs[i] for i in members) + MIN_PART_TOKENS * len(members) > remaining:
+        while members and sum(heading_costs[i] + min(MIN_PART_TOKENS, sizes[i]) for i in members) > remaining:
             members.pop()
         usable = remaining - sum(heading_costs[i] for i in members)
         shares = _fair_shares([sizes[i] for i in members], usable)
@@ -134,7 +135,7 @@ def select_context(text: PaperText, budget: int, counter: TokenCounter) -> Conte
             if share >= min(MIN_PART_TOKENS, sizes[i]):
                 allocation[i] = share
                 remaining -= share + heading_costs[i]
-        if any(allocation[i] < sizes[i] for i in members):
+        if len(members) < tier_size or any(allocation[i] < sizes[i] for i in members):
             break  # lower tiers get nothing until this tier fits whole
     parts: list[ContextPart] = []
     for index, section in enumerate(candidates):

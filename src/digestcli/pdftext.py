@@ -203,7 +203,8 @@ def find_code_links(*texts: str) -> list[str]:
     links: list[str] = []
     for text in texts:
         # URLs are often broken across lines in PDFs: "github.com/org-\nname/repo".
-        joined = re.sub(r"(?<=[/\-_.])\s*\n\s*", "", text)
+        # After a dot, join only a lowercase continuation: "repo.\nWe show" ends a sentence.
+        joined = re.sub(r"(?<=[/\-_])\s*\n\s*|(?<=\.)\s*\n\s*(?=[a-z])", "", text)
         for match in _CODE_LINK.finditer(joined):
             url = match.group().rstrip(".,;:)")
             if not url.lower().startswith("http"):
