@@ -100,7 +100,8 @@ def load_item(path: Path) -> Item:
         meta, body = frontmatter.parse(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
+        # The YAML text starts right after the opening "---", so its 0-based line is the file's 1-based line.
+        where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise WorkspaceError(f"{path}: front matter is broken{where}: {problem}; fix it by hand") from None
     if not isinstance(meta, dict) or not meta:

@@ -333,16 +333,17 @@ def _short(error: Any) -> str:
 
 # -- offline extractive backend ------------------------------------------------
 
-_NEW_CUES = re.compile(r"\b(we (propose|introduce|present|develop|design|describe)|this (paper|work)|novel|"
-                       r"first|new)\b", re.I)
+_NEW_CUES = re.compile(r"\b(we (propose|introduce|present|develop|design)|this (paper|work)|novel|"
+                       r"first (attempt|method|approach|to)|a new)\b", re.I)
 _HOW_CUES = re.compile(r"\b((we|our method|our approach|it) (use|uses|train|trains|apply|applies|leverage|"
                        r"leverages|build|builds|compute|computes|estimate|estimates|optimi[sz]e|model|formulate|"
-                       r"combine|replace|generate|learn)|by (using|\w+ing)|consists? of|based on|relies on|"
-                       r"we (first|then))\b", re.I)
+                       r"combine|replace|generate|learn|connect|connects)|by (using|\w+ing)|consists? of|based on|"
+                       r"relies on|we (first|then))\b", re.I)
 _INSIGHT_CUES = re.compile(r"\b(we (find|show|observe|demonstrate|prove|discover)|surprisingly|suggests?|"
-                           r"enables?|insight|crucial|important|key|without|only|can be)\b", re.I)
+                           r"enables?|insight|crucial|important|key|without|only)\b", re.I)
 _RESULT_CUES = re.compile(r"\b(outperform\w*|improv\w*|achiev\w*|accuracy|faster|speed-?up|state-of-the-art|"
                           r"sota|than|reduc\w*|surpass\w*|match\w*|comparable|gain\w*|score\w*)\b|%|×", re.I)
+_NAME = r"[A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*"  # MeZO, LLaVA, GPT-4: a capital inside
 
 
 def _usable(sentence: str) -> bool:
@@ -354,12 +355,19 @@ def _usable(sentence: str) -> bool:
 
 
 def _short_name(paper: Paper) -> str:
+    """The name the paper gives its method: 'Name: ...' titles, then '(Name)' or 'we introduce Name'."""
     head = paper.title.split(":", 1)[0].strip()
     if ":" in paper.title and 0 < len(head.split()) <= 3:
         return head
-    defined = re.search(r"\(([A-Z][A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*)\)", paper.abstract)
-    if defined and len(defined.group(1)) <= 20:
-        return defined.group(1)
+    proposals = [s for s in split_sentences(paper.abstract) if _NEW_CUES.search(s)]
+    for sentence in proposals:
+        named = (re.search(rf"\(({_NAME})\)", sentence)
+                 or re.search(rf"\b(?:propose|introduce|present|call)\w*\s+({_NAME})\b", sentence))
+        if named and not named.group(1).endswith("s"):
+            return named.group(1)
+    for defined in re.finditer(rf"\(({_NAME})\)", paper.abstract):
+        if not defined.group(1).endswith("s") and len(defined.group(1)) <= 20:  # "LLMs" names a field, not a method
+            return defined.group(1)
     words = paper.title.split()
     return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
 
@@ -389,12 +397,13 @@ class OfflineSummarizer:
                     break
             return chosen
 
-        tldr = pick(abstract, _NEW_CUES, 1) or pick(abstract, None, 1)
-        tldr += pick(abstract, None, 1)
-        whats_new = pick(abstract + body["introduction"], _NEW_CUES, 2) or pick(abstract, None, 1)
-        how = pick(body["method"] + abstract, _HOW_CUES, 3) or pick(body["method"] + abstract, None, 2)
+        # TL;DR: the abstract's opening (the problem) and its first proposal sentence, in the paper's order.
+        tldr = pick(abstract[:1], None, 1) + pick(abstract, _NEW_CUES, 1)
+        tldr.sort(key=abstract.index)
         results = (pick(abstract + body["results"] + body["conclusion"], _RESULT_CUES, 3, need_digit=True)
                    or pick(abstract + body["results"] + body["conclusion"], _RESULT_CUES, 2))
+        whats_new = pick(abstract + body["introduction"], _NEW_CUES, 2) or pick(abstract, None, 1)
+        how = pick(body["method"] + abstract, _HOW_CUES, 3) or pick(body["method"] + abstract, None, 2)
         insights = pick(abstract + body["introduction"] + body["conclusion"], _INSIGHT_CUES, 3)
         if len(insights) < 2:
             insights += pick(abstract + body["conclusion"], None, 2 - len(insights))
