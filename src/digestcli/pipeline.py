@@ -15,11 +15,11 @@ from typing import Any, Protocol
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
-from .errors import DigestError, PdfError
+from .errors import DigestError, PdfError, WorkspaceError
 from .ids import parse_many
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, extract_pages, paper_text
-from .store import Workspace, body_hash, format_body
+from .store import NOTES_MARKER, Workspace, body_hash, format_body
 from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_prompts
 
 
@@ -189,12 +189,12 @@ class AddPipeline:
             text = self._paper_text(paper)
             summary, context_tokens = self._summarize(paper, text)
             self.reporter.stage(name, "saving")
-            body = format_body(summary.fields)
             tokenizer = self.counter.name if self.counter else ""
-            meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
-            item = Item(paper.id.filename, meta, body)
             with self.workspace.lock(issue):
-                path = self.workspace.write_item(issue, item)
+                # --force regenerates the summary; the notes under the marker belong to the user.
+                body = format_body(summary.fields, self._existing_notes(issue, paper.id.filename))
+                meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
+                path = self.workspace.write_item(issue, Item(paper.id.filename, meta, body))
         except DigestError as error:
             self.reporter.fail(f"{name}: {error}" if not str(error).startswith(name) else str(error))
             return Outcome(given, "failed", str(error))
@@ -205,6 +205,18 @@ class AddPipeline:
             if summary.backend != "offline" else "offline extractive summary")
         self.reporter.stage(name, "saved", f"{path.relative_to(self.workspace.root)} ({how})")
         return Outcome(given, "added", str(path), paper.id.filename, summary)
+
+    def _existing_notes(self, issue: str, key: str) -> str:
+        """The text under the notes marker of an item already on disk ('' if none)."""
+        path = self.workspace.item_path(issue, key)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+        except (OSError, UnicodeDecodeError) as error:
+            # Never overwrite notes we could not read.
+            raise WorkspaceError(f"{path}: cannot read: {error}; not overwriting it") from None
+        return text.split(NOTES_MARKER, 1)[1] if NOTES_MARKER in text else ""
 
     def _paper_text(self, paper: Paper) -> PaperText:
         name = paper.id.base
