@@ -129,8 +129,8 @@ class ConsoleReporter:
 
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder for the workspace (created if missing).")] = Path("."),
-    title: Annotated[str, typer.Option(help="Newsletter title.")] = "Research Digest",
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="Folder for the workspace (created if missing).")] = Path("."),
+    title: Annotated[str, typer.Option(metavar="TITLE", help="Newsletter title.")] = "Research Digest",
 ) -> None:
     """Create a workspace: digest.toml and an issues/ folder.
 
@@ -146,11 +146,11 @@ def init(
 
 @app.command()
 def add(
-    ids: Annotated[list[str], typer.Argument(help="arXiv ids or URLs, e.g. 2305.17333 or https://arxiv.org/abs/2304.08485")],
-    issue: Annotated[Optional[str], typer.Option("--issue", "-i", help="Issue to add to (created on first use). Default: the current issue in digest.toml.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="LLM model name (default: DIGEST_MODEL or digest.toml).")] = None,
+    ids: Annotated[list[str], typer.Argument(metavar="ID", help="arXiv ids or URLs, e.g. 2305.17333 or https://arxiv.org/abs/2304.08485")],
+    issue: Annotated[Optional[str], typer.Option("--issue", "-i", metavar="NAME", help="Issue to add to (created on first use). Default: the current issue in digest.toml.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="LLM model name (default: DIGEST_MODEL or digest.toml).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use the offline extractive summarizer even if OPENAI_API_KEY is set.")] = False,
-    budget: Annotated[Optional[int], typer.Option("--budget", help="Input token budget per paper (default 8000).")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", metavar="TOKENS", help="Input token budget per paper (default 8000).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue.")] = False,
 ) -> None:
     """Fetch papers from arXiv, summarize them and add them to an issue.
@@ -185,9 +185,9 @@ def add(
 
 @app.command()
 def build(
-    issue: Annotated[Optional[str], typer.Argument(help="Issue to render (default: the current issue).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
-    style: Annotated[str, typer.Option(help="Template style (templates/<style>.md.j2).")] = "newsletter",
+    issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to render (default: the current issue).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
+    style: Annotated[str, typer.Option(metavar="STYLE", help="Template style (templates/<style>.md.j2).")] = "newsletter",
 ) -> None:
     """Render an issue as one newsletter Markdown file with Jekyll front matter.
 
@@ -214,7 +214,7 @@ def build(
 
 @app.command(name="list")
 def list_(
-    issue: Annotated[Optional[str], typer.Argument(help="Issue to list items of (default: list issues).")] = None,
+    issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to list items of (default: list issues).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
 ) -> None:
     """List issues, or the items of one issue.
@@ -234,7 +234,8 @@ def list_(
             return
         for row in rows:
             mark = "*" if row["current"] else " "
-            typer.echo(f"{mark} {row['name']:<16} {row['items']:>3} items  {row['date']}  {row['title']}")
+            noun = "item" if row["items"] == 1 else "items"
+            typer.echo(f"{mark} {row['name']:<16} {row['items']:>3} {noun:<5}  {row['date']}  {row['title']}")
         return
     items = workspace.items(issue)
     rows = [{
@@ -264,8 +265,8 @@ def _item_key(text: str) -> str:
 
 @app.command()
 def show(
-    issue: Annotated[str, typer.Argument(help="Issue name, e.g. issue-1.")],
-    item: Annotated[str, typer.Argument(help="Item id, e.g. 2305.17333.")],
+    issue: Annotated[str, typer.Argument(metavar="ISSUE", help="Issue name, e.g. issue-1.")],
+    item: Annotated[str, typer.Argument(metavar="ID", help="Item id, e.g. 2305.17333.")],
 ) -> None:
     """Print one item file (front matter and summary).
 
@@ -281,8 +282,8 @@ def show(
 
 @app.command()
 def rm(
-    issue: Annotated[str, typer.Argument(help="Issue name, e.g. issue-1.")],
-    item: Annotated[str, typer.Argument(help="Item id, e.g. 2305.17333.")],
+    issue: Annotated[str, typer.Argument(metavar="ISSUE", help="Issue name, e.g. issue-1.")],
+    item: Annotated[str, typer.Argument(metavar="ID", help="Item id, e.g. 2305.17333.")],
 ) -> None:
     """Remove an item from an issue.
 
@@ -296,8 +297,8 @@ def rm(
 
 @app.command()
 def new(
-    name: Annotated[Optional[str], typer.Argument(help="Issue name (default: the next issue-N).")] = None,
-    title: Annotated[Optional[str], typer.Option(help="Issue title (default: 'Issue #N').")] = None,
+    name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Issue name (default: the next issue-N).")] = None,
+    title: Annotated[Optional[str], typer.Option(metavar="TITLE", help="Issue title (default: 'Issue #N').")] = None,
 ) -> None:
     """Start a new issue and make it the current one.
 

@@ -94,10 +94,22 @@ def make_summarizer(settings: Settings, counter: TokenCounter | None) -> LLMSumm
     )
 
 
+def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
+    """The LLM's code URL only if the paper itself links it; else the paper's first code link.
+
+    A model can invent a plausible repository; the paper's own links cannot.
+    """
+    def normal(url: str) -> str:
+        return url.lower().rstrip("/").removeprefix("https://").removeprefix("http://").removeprefix("www.")
+
+    if suggested and any(normal(suggested) == normal(link) for link in found):
+        return suggested
+    return found[0] if found else ""
+
+
 def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: int, tokenizer: str,
               body: str, section: str = "Research") -> dict[str, Any]:
     fields = summary.fields
-    code_url = fields.code_url or (text.code_links[0] if text.code_links else "")
     return {
         "title": paper.title,
         "short_name": fields.short_name,
@@ -110,7 +122,7 @@ def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: i
         "categories": list(paper.categories),
         "paper_url": f"https://arxiv.org/abs/{paper.id.base}",
         "pdf_url": f"https://arxiv.org/pdf/{paper.id.versioned}",
-        "code_url": code_url,
+        "code_url": choose_code_url(fields.code_url, text.code_links),
         "comment": paper.comment,
         "journal_ref": paper.journal_ref,
         "doi": paper.doi,
@@ -248,5 +260,8 @@ class AddPipeline:
         budget = max(200, self.settings.input_budget - overhead)
         context = select_context(text, budget, self.counter)
         sent = context.tokens + overhead
-        self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
+        if self.summarizer.is_cached(paper, text, context):
+            self.reporter.stage(name, "summary", "cached response, no tokens spent")
+        else:
+            self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
         return self.summarizer.summarize(paper, text, context), sent
