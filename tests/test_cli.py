@@ -192,7 +192,7 @@ def test_adding_a_paper_again_skips_it_without_calling_the_llm(workspace: Path, 
     result = digest("add", MEZO.id)
     assert result.exit_code == 0, result.stderr
     assert len(fake_openai.chat_requests()) == 1
-    assert f"digest: {MEZO.id} is already in issue-1 (use --force to regenerate)" in result.stderr.splitlines()
+    assert f"digest: {MEZO.id} is already in issue-1 (--force regenerates it and keeps a backup, --refresh updates its metadata only)" in result.stderr.splitlines()
     assert result.stderr.splitlines()[-1] == "digest: 0 added, 1 skipped, 0 failed in issue-1"
     assert item_file(workspace, "issue-1", MEZO.id).read_bytes() == before
 

@@ -151,13 +151,14 @@ def add(
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="LLM model name (default: DIGEST_MODEL or digest.toml).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use the offline extractive summarizer even if OPENAI_API_KEY is set.")] = False,
     budget: Annotated[Optional[int], typer.Option("--budget", metavar="TOKENS", help="Input token budget per paper (default 8000).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue; the old file is kept as a .bak backup.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Re-fetch arXiv metadata of items already in the issue; summary text is untouched.")] = False,
 ) -> None:
     """Fetch papers from arXiv, summarize them and add them to an issue.
 
     Example: digest add 2305.17333 arXiv:2304.08485 --issue issue-3
     """
-    from .pipeline import AddPipeline
+    from .pipeline import AddPipeline, AddReport
 
     settings, workspace = _settings(create=True, model=model, input_budget=budget, offline=offline or None)
     target = issue or settings.current_issue
@@ -168,19 +169,31 @@ def add(
     if not settings.use_llm:
         why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
         reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
+    if force and refresh:
+        raise typer.BadParameter("use either --force or --refresh, not both")
     pipeline = AddPipeline(settings, workspace, reporter)
+    report = AddReport(target)
     try:
-        report = pipeline.run(ids, target, force=force)
+        pipeline.run(ids, target, force=force, refresh=refresh, report=report)
+    except KeyboardInterrupt:
+        _err(f"digest: interrupted: {_summary_line(report)}; rerun the same command to finish (nothing is paid twice)")
+        raise typer.Exit(130) from None
     finally:
         pipeline.close()
-    added, skipped, failed = report.count("added"), report.count("skipped"), report.count("failed")
-    tokens_in, tokens_out = report.tokens
-    spent = f"; {tokens_in} input / {tokens_out} output tokens spent" if tokens_in or tokens_out else ""
-    _err(f"digest: {added} added, {skipped} skipped, {failed} failed in {target}{spent}")
+    _err(f"digest: {_summary_line(report)}")
+    added, skipped, failed = report.count("added") + report.count("refreshed"), report.count("skipped"), report.count("failed")
     if failed and not (added or skipped):
         raise typer.Exit(EXIT_ERROR)
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _summary_line(report: Any) -> str:
+    counts = [f"{report.count(status)} {status}" for status in ("added", "refreshed", "skipped", "failed")
+              if report.count(status) or status != "refreshed"]
+    tokens_in, tokens_out = report.tokens
+    spent = f"; {tokens_in} input / {tokens_out} output tokens spent" if tokens_in or tokens_out else ""
+    return f"{', '.join(counts)} in {report.issue}{spent}"
 
 
 @app.command()
@@ -199,7 +212,8 @@ def build(
     settings, workspace = _settings()
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
-    items = workspace.items(name)
+    with workspace.lock(name):  # a consistent snapshot even while `digest add` writes
+        items = workspace.items(name)
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
                         sections=settings.sections, workspace=workspace.root, style=style)

@@ -19,7 +19,7 @@ from .errors import DigestError, PdfError, WorkspaceError
 from .ids import parse_many
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, extract_pages, paper_text
-from .store import NOTES_MARKER, Workspace, body_hash, format_body
+from .store import NOTES_MARKER, Workspace, body_hash, format_body, is_edited
 from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_prompts
 
 
@@ -107,13 +107,15 @@ def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
     return found[0] if found else ""
 
 
-def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: int, tokenizer: str,
-              body: str, section: str = "Research") -> dict[str, Any]:
-    fields = summary.fields
+def is_withdrawn(paper: Paper) -> bool:
+    comment = paper.comment.lower()
+    return "withdrawn" in comment and ("paper has been withdrawn" in comment or comment.startswith("withdrawn"))
+
+
+def paper_meta(paper: Paper) -> dict[str, Any]:
+    """Front-matter fields that come from arXiv alone (what --refresh updates)."""
     return {
         "title": paper.title,
-        "short_name": fields.short_name,
-        "section": section,
         "arxiv_id": paper.id.versioned,
         "authors": list(paper.authors),
         "published": paper.published,
@@ -122,10 +124,21 @@ def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: i
         "categories": list(paper.categories),
         "paper_url": f"https://arxiv.org/abs/{paper.id.base}",
         "pdf_url": f"https://arxiv.org/pdf/{paper.id.versioned}",
-        "code_url": choose_code_url(fields.code_url, text.code_links),
         "comment": paper.comment,
         "journal_ref": paper.journal_ref,
         "doi": paper.doi,
+    }
+
+
+def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: int, tokenizer: str,
+              body: str, section: str = "Research") -> dict[str, Any]:
+    fields = summary.fields
+    return {
+        "title": paper.title,
+        "short_name": fields.short_name,
+        "section": section,
+        **paper_meta(paper),
+        "code_url": choose_code_url(fields.code_url, text.code_links),
         "provenance": {
             "backend": summary.backend,
             "model": summary.model,
@@ -164,8 +177,11 @@ class AddPipeline:
         if self._http is not None:
             self._http.close()
 
-    def run(self, inputs: list[str], issue: str, *, force: bool = False) -> AddReport:
-        report = AddReport(issue)
+    def run(self, inputs: list[str], issue: str, *, force: bool = False, refresh: bool = False,
+            report: AddReport | None = None) -> AddReport:
+        """Add each input to ``issue``. Outcomes are appended to ``report`` as they happen,
+        so a caller that is interrupted still knows what was saved."""
+        report = report if report is not None else AddReport(issue)
         ids, bad = parse_many(inputs)
         for text, error in bad:
             report.outcomes.append(Outcome(text, "failed", str(error)))
@@ -174,28 +190,60 @@ class AddPipeline:
             self.workspace.create_issue(issue)
             self.reporter.notice(f"created issue {issue}")
         todo: list[ArxivId] = []
+        refreshing: list[ArxivId] = []
         for arxiv_id in ids:
-            if self.workspace.has_item(issue, arxiv_id.filename) and not force:
-                message = f"{arxiv_id.base} is already in {issue} (use --force to regenerate)"
+            if not self.workspace.has_item(issue, arxiv_id.filename) or force:
+                todo.append(arxiv_id)
+            elif refresh:
+                refreshing.append(arxiv_id)
+            else:
+                message = self._skip_message(issue, arxiv_id)
                 report.outcomes.append(Outcome(str(arxiv_id), "skipped", message, arxiv_id.filename))
                 self.reporter.notice(message)
-            else:
-                todo.append(arxiv_id)
-        if not todo:
+        if not todo and not refreshing:
             return report
-        for arxiv_id in todo:
+        for arxiv_id in todo + refreshing:
             self.reporter.stage(arxiv_id.base, "metadata")
-        papers = self.arxiv.fetch_papers(todo)
-        for arxiv_id in todo:
+        papers = self.arxiv.fetch_papers(todo + refreshing)
+        for arxiv_id in todo + refreshing:
             result = papers[arxiv_id.base]
             if isinstance(result, DigestError):
                 report.outcomes.append(Outcome(str(arxiv_id), "failed", str(result)))
                 self.reporter.fail(str(result))
-                continue
-            report.outcomes.append(self._add_one(result, issue, str(arxiv_id)))
+            elif is_withdrawn(result):
+                message = f"{result.id}: withdrawn by its authors on arXiv ({result.comment[:120]})"
+                report.outcomes.append(Outcome(str(arxiv_id), "failed", message))
+                self.reporter.fail(message)
+            elif arxiv_id in refreshing:
+                report.outcomes.append(self._refresh_one(result, issue, str(arxiv_id)))
+            else:
+                report.outcomes.append(self._add_one(result, issue, str(arxiv_id), backup=force))
         return report
 
-    def _add_one(self, paper: Paper, issue: str, given: str) -> Outcome:
+    def _skip_message(self, issue: str, arxiv_id: ArxivId) -> str:
+        try:
+            edited = is_edited(self.workspace.read_item(issue, arxiv_id.filename))
+        except DigestError:
+            edited = False  # a broken file is reported by build; add only leaves it alone
+        how = " and edited by hand; kept" if edited else ""
+        return (f"{arxiv_id.base} is already in {issue}{how} (--force regenerates it and keeps a backup, "
+                "--refresh updates its metadata only)")
+
+    def _refresh_one(self, paper: Paper, issue: str, given: str) -> Outcome:
+        """New metadata from arXiv into the front matter; the summary text is not touched."""
+        name = paper.id.base
+        try:
+            with self.workspace.lock(issue):
+                item = self.workspace.read_item(issue, paper.id.filename)
+                item.meta.update(paper_meta(paper))
+                path = self.workspace.write_item(issue, item)
+        except DigestError as error:
+            self.reporter.fail(f"{name}: {error}")
+            return Outcome(given, "failed", str(error))
+        self.reporter.stage(name, "saved", f"{path.relative_to(self.workspace.root)} (metadata refreshed)")
+        return Outcome(given, "refreshed", str(path), paper.id.filename)
+
+    def _add_one(self, paper: Paper, issue: str, given: str, backup: bool = False) -> Outcome:
         name = paper.id.base
         try:
             text = self._paper_text(paper)
@@ -206,6 +254,9 @@ class AddPipeline:
                 # --force regenerates the summary; the notes under the marker belong to the user.
                 body = format_body(summary.fields, self._existing_notes(issue, paper.id.filename))
                 meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
+                if backup and self.workspace.has_item(issue, paper.id.filename):
+                    saved = self.workspace.backup_item(issue, paper.id.filename)
+                    self.reporter.notice(f"kept the previous {paper.id.filename}.md as {saved.name}")
                 path = self.workspace.write_item(issue, Item(paper.id.filename, meta, body))
         except DigestError as error:
             self.reporter.fail(f"{name}: {error}" if not str(error).startswith(name) else str(error))

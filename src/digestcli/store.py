@@ -113,6 +113,12 @@ def body_hash(body: str) -> str:
     return sha256_hex(body.strip())[:16]
 
 
+def is_edited(item: Item) -> bool:
+    """True when the body differs from what digest wrote (a person edited it)."""
+    written = (item.meta.get("provenance") or {}).get("body_hash")
+    return bool(written) and body_hash(item.body) != written
+
+
 class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -222,6 +228,16 @@ class Workspace:
         path = self.item_path(issue, item.key)
         write_atomic(path, dump_item(item))
         return path
+
+    def backup_item(self, issue: str, key: str) -> Path:
+        """Copy an item file to <key>.<UTC time>.md.bak beside it (never overwriting a backup)."""
+        from datetime import datetime, timezone
+
+        path = self.item_path(issue, key)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        backup = path.with_name(f"{key}.{stamp}.md.bak")
+        write_atomic(backup, path.read_bytes())
+        return backup
 
     def remove_item(self, issue: str, key: str) -> Path:
         path = self.item_path(issue, key)
