@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .models import IssueInfo, Item
+from .sanitize import inline_text, plain_value, safe_url
 from .store import parse_body
 
 WORDS_PER_MINUTE = 200
@@ -43,26 +44,24 @@ class RenderSection:
 
 
 def to_render_item(item: Item) -> RenderItem:
+    """Every field that came from a paper or a model is made inert (see sanitize.py);
+    the author's notes are theirs and go through verbatim."""
     parts = parse_body(item.body)
     meta = item.meta
     return RenderItem(
         key=item.key,
-        title=_one_line(item.title),
-        short_name=_one_line(str(meta.get("short_name") or item.title)),
-        paper_url=str(meta.get("paper_url") or ""),
-        code_url=str(meta.get("code_url") or ""),
-        tldr=parts["tldr"],
-        whats_new=parts["whats_new"],
-        how_it_works=parts["how_it_works"],
-        key_insights=list(parts["key_insights"]),
-        results=parts["results"],
+        title=inline_text(item.title),
+        short_name=plain_value(str(meta.get("short_name") or item.title)),
+        paper_url=safe_url(str(meta.get("paper_url") or "")),
+        code_url=safe_url(str(meta.get("code_url") or "")),
+        tldr=inline_text(parts["tldr"]),
+        whats_new=inline_text(parts["whats_new"]),
+        how_it_works=inline_text(parts["how_it_works"]),
+        key_insights=[inline_text(insight) for insight in parts["key_insights"]],
+        results=inline_text(parts["results"]),
         notes=parts["notes"],
         meta=meta,
     )
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSection]:
@@ -128,7 +127,7 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
             "layout": layout,
             "title": issue.title,
             "date": _as_date(issue.date),
-            "description": description,
+            "description": plain_value(description),
             "summary": ", ".join(short_names),
             "tags": tags,
             "minute": reading_minutes(body),

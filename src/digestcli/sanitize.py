@@ -1,0 +1,53 @@
+"""Text from papers and LLMs is data: make it inert before it reaches a blog.
+
+The newsletter is Markdown that Jekyll runs through Liquid and kramdown, so a
+summary field could otherwise carry raw HTML (`<script>`), links and images
+to anywhere (`[x](javascript:...)`, `![](http://tracker/)`), Liquid tags
+(`{{ site }}`, `{% include %}`), kramdown extensions (`{::nomarkdown}`) or
+block syntax (a leading `#` or `>`) that changes the page's structure.
+
+`inline_text` keeps the words and removes every one of those powers: it is
+applied to every field that came from a paper or a model. The author's own
+notes are not passed through it; they are theirs to format.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+_HTML = str.maketrans({"<": "&lt;", ">": "&gt;"})
+_BRACKETS = re.compile(r"([\[\]`])")  # links, images, footnotes need [ ]; a code span would show escapes raw
+_BRACES = re.compile(r"\{(?=[{%:])")  # Liquid {{ }} / {% %} and kramdown {: } / {:: }
+_BLOCK_START = re.compile(r"^(?:[#>=|+*`~-]|\d+[.)])")  # would start a heading, quote, list, fence...
+_URL_UNSAFE = re.compile(r"[\s<>\"'{}\\`^|]")
+_URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "[": "%5B", "]": "%5D"})
+
+
+def inline_text(text: str) -> str:
+    """One line of plain prose, safe to place anywhere in the Markdown body."""
+    text = " ".join(str(text).split())  # one paragraph: no blank line can end the field's block
+    text = text.translate(_HTML)
+    text = _BRACKETS.sub(r"\\\1", text)
+    text = _BRACES.sub("&#123;", text)
+    if _BLOCK_START.match(text):
+        text = "\\" + text if not text[0].isdigit() else re.sub(r"^(\d+)([.)])", r"\1\\\2", text)
+    return text
+
+
+def plain_value(text: str) -> str:
+    """A front-matter string: one line without tags or angle brackets (layouts may not escape it)."""
+    text = re.sub(r"<[^>]*>", " ", str(text)).replace("<", " ").replace(">", " ")
+    return " ".join(text.split())
+
+
+def safe_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL that cannot break out of a Markdown link, else ''."""
+    url = str(url or "").strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or _URL_UNSAFE.search(url):
+        return ""
+    return url.translate(_URL_ESCAPES)  # a ")" must not end the Markdown link early
