@@ -41,6 +41,14 @@ class DigestGroup(TyperGroup):
         except KeyboardInterrupt:
             _err("digest: interrupted; finished items are saved, rerun the same command to resume")
             ctx.exit(130)
+        except OSError as error:  # a read-only folder, a full disk, a vanished file
+            if _state["debug"]:
+                raise
+            from .files import os_reason
+
+            where = f" {error.filename}" if error.filename else ""
+            _err(f"digest: error: cannot access{where}: {os_reason(error)}")
+            ctx.exit(EXIT_ERROR)
         except Exception as error:
             if _state["debug"] or _is_cli_control_flow(error):
                 raise

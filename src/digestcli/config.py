@@ -173,6 +173,8 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
         "DIGEST_PDF_INTERVAL": "pdf_interval",
         "DIGEST_INPUT_BUDGET": "input_budget",
         "DIGEST_LLM_RETRIES": "llm_retries",
+        "DIGEST_HTTP_TIMEOUT": "http_timeout",
+        "DIGEST_LLM_TIMEOUT": "llm_timeout",
     }
     for variable, name in numbers.items():
         text = environ.get(variable, "").strip()

@@ -22,11 +22,11 @@ TEMP_PREFIX = ".digest-tmp-"
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new one."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     except OSError as error:
-        raise DigestError(f"cannot write {path}: {_reason(error)}") from None
+        raise DigestError(f"cannot write {path}: {os_reason(error)}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -37,7 +37,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         os.replace(temp, path)
     except OSError as error:
         _remove_quietly(Path(temp))
-        raise DigestError(f"cannot write {path}: {_reason(error)}") from None
+        raise DigestError(f"cannot write {path}: {os_reason(error)}") from None
     except BaseException:
         _remove_quietly(Path(temp))
         raise
@@ -63,7 +63,8 @@ def _remove_quietly(path: Path) -> None:
         pass
 
 
-def _reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
+    """A short reason a person understands: 'disk full', 'permission denied (read-only folder?)'."""
     if error.errno == errno.ENOSPC:
         return "disk full"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):

@@ -208,8 +208,9 @@ class AddPipeline:
         for arxiv_id in todo + refreshing:
             result = papers[arxiv_id.base]
             if isinstance(result, DigestError):
-                report.outcomes.append(Outcome(str(arxiv_id), "failed", str(result)))
-                self.reporter.fail(str(result))
+                message = str(result) if arxiv_id.base in str(result) else f"{arxiv_id.base}: {result}"
+                report.outcomes.append(Outcome(str(arxiv_id), "failed", message))
+                self.reporter.fail(message)
             elif is_withdrawn(result):
                 message = f"{result.id}: withdrawn by its authors on arXiv ({result.comment[:120]})"
                 report.outcomes.append(Outcome(str(arxiv_id), "failed", message))
