@@ -175,6 +175,7 @@ class FakeArxiv(_Server):
         self.api_faults: list[Reply] = []  # served first, one per request
         self.pdf_faults: dict[str, list[Reply]] = {}
         self.api_override: Callable[[list[str]], Reply] | None = None
+        self.pdf_delay = 0.0  # seconds before each PDF answer (a slow mirror)
 
     def add(self, paper: FakePaper, pdf: bytes | None = None) -> None:
         self.papers[paper.id] = paper
@@ -222,7 +223,7 @@ class FakeArxiv(_Server):
                 if faults:
                     return faults.pop(0)
             if base in self.pdfs:
-                return Reply(200, self.pdfs[base], {"Content-Type": "application/pdf"})
+                return Reply(200, self.pdfs[base], {"Content-Type": "application/pdf"}, delay=self.pdf_delay)
             return Reply(404, b"not found", {"Content-Type": "text/plain"})
         return Reply(404, b"unknown path")
 

@@ -523,3 +523,57 @@ def test_new_with_an_existing_name_is_a_one_line_error(workspace: Path) -> None:
     assert result.exit_code == 1
     assert len(error_lines(result)) == 1 and "issue-1" in result.stderr
 
+
+
+# -- human edits ------------------------------------------------------------------------------------
+
+
+def _edit_tldr(path: Path, new: str) -> str:
+    text = path.read_text(encoding="utf-8").replace(GOOD_SUMMARY["tldr"], new)
+    path.write_text(text, encoding="utf-8")
+    return text
+
+
+def test_rerun_never_overwrites_a_hand_edited_item_and_says_it_was_edited(workspace: Path, fake_arxiv,
+                                                                          fake_openai) -> None:
+    assert digest("add", MEZO.id).exit_code == 0
+    edited = _edit_tldr(item_file(workspace, "issue-1", MEZO.id), "My own TL;DR.")
+    result = digest("add", MEZO.id)
+    assert result.exit_code == 0
+    assert f"digest: {MEZO.id} is already in issue-1 and edited by hand; kept" in result.stderr
+    assert item_file(workspace, "issue-1", MEZO.id).read_text(encoding="utf-8") == edited
+    assert len(fake_openai.chat_requests()) == 1
+
+
+def test_force_keeps_the_edited_file_as_a_backup_beside_it(workspace: Path, fake_arxiv, fake_openai) -> None:
+    assert digest("add", MEZO.id).exit_code == 0
+    edited = _edit_tldr(item_file(workspace, "issue-1", MEZO.id), "My own TL;DR.")
+    result = digest("add", MEZO.id, "--force")
+    assert result.exit_code == 0, result.stderr
+    backups = list((workspace / "issues" / "issue-1").glob(f"{MEZO.id}.*.md.bak"))
+    assert len(backups) == 1 and backups[0].read_text(encoding="utf-8") == edited
+    assert f"kept the previous {MEZO.id}.md as {backups[0].name}" in result.stderr
+    assert "My own TL;DR." not in item_file(workspace, "issue-1", MEZO.id).read_text(encoding="utf-8")
+    assert digest("build").stdout.count("### ") == 1  # the backup is not an item
+
+
+def test_refresh_updates_metadata_and_keeps_the_edited_summary(workspace: Path, fake_arxiv, fake_openai) -> None:
+    assert digest("add", MEZO.id).exit_code == 0
+    path = item_file(workspace, "issue-1", MEZO.id)
+    _edit_tldr(path, "My own TL;DR.")
+    from dataclasses import replace
+
+    fake_arxiv.papers[MEZO.id] = replace(MEZO, version=4, journal_ref="NeurIPS 2023")  # a new version on arXiv
+    result = digest("add", MEZO.id, "--refresh")
+    assert result.exit_code == 0, result.stderr
+    item = load_item(path)
+    assert item.meta["arxiv_id"] == f"{MEZO.id}v4" and item.meta["journal_ref"] == "NeurIPS 2023"
+    assert "My own TL;DR." in item.body
+    assert len(fake_openai.chat_requests()) == 1
+    assert result.stderr.splitlines()[-1] == "digest: 0 added, 1 refreshed, 0 skipped, 0 failed in issue-1"
+
+
+def test_force_and_refresh_together_are_a_usage_error(workspace: Path, fake_arxiv) -> None:
+    result = digest("add", MEZO.id, "--force", "--refresh")
+    assert result.exit_code == 2
+    assert "--force or --refresh" in result.stderr

@@ -282,8 +282,9 @@ def test_llm_bad_key_says_so_and_how_to_set_it(workspace: Path, fake_arxiv, fake
     assert result.exit_code == 1
     assert_one_line_each(result)
     errors = error_lines(result)
-    assert errors and all("OPENAI_API_KEY" in line for line in errors)
+    assert len(errors) == 2 and all("OPENAI_API_KEY" in line for line in errors)
     assert "sk-test-not-a-real-key" not in result.output
+    assert len(fake_openai.chat_requests()) == 1  # the second paper did not ask again
 
 
 def test_llm_unknown_model_names_the_model(workspace: Path, fake_arxiv, fake_openai) -> None:
@@ -343,7 +344,7 @@ def _simulate_os_error(monkeypatch: pytest.MonkeyPatch, code: int, inside: Path)
                          ids=["full-disk", "read-only-folder"])
 def test_unwritable_issue_folder_fails_each_paper_in_one_line_and_keeps_the_llm_answer(
         workspace: Path, fake_arxiv, fake_openai, monkeypatch: pytest.MonkeyPatch, code: int, reason: str) -> None:
-    fix_the_disk = _simulate_os_error(monkeypatch, code, workspace / "issues" / "issue-1")
+    fix_the_disk = _simulate_os_error(monkeypatch, code, workspace)
     result = digest("add", MEZO.id, LLAVA.id)
     assert result.exit_code == 1
     assert_one_line_each(result)

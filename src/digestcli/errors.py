@@ -35,3 +35,7 @@ class PdfNotFoundError(PdfError):
 
 class LLMError(DigestError):
     """The language model server failed or answered unusably."""
+
+
+class LLMSetupError(LLMError):
+    """The key, model or server is wrong: every paper would fail the same way, so stop asking."""

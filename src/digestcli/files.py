@@ -19,12 +19,32 @@ from .errors import DigestError
 TEMP_PREFIX = ".digest-tmp-"
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one."""
+def write_atomic(path: Path, data: bytes | str, temp_dir: Path | None = None) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one.
+
+    The temp file lives in ``temp_dir`` (same filesystem; the workspace passes its
+    private .digest/tmp so that even a SIGKILL mid-write leaves nothing stray in the
+    folder a person reads) or, by default and as the fallback, beside ``path``.
+    """
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if temp_dir is not None:
+        try:
+            _write_via(temp_dir, path, payload)
+            return
+        except _CrossDevice:
+            pass  # e.g. an issues/ folder symlinked to another disk
+    _write_via(path.parent, path, payload)
+
+
+class _CrossDevice(Exception):
+    pass
+
+
+def _write_via(folder: Path, path: Path, payload: bytes) -> None:
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+        fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
     except OSError as error:
         raise DigestError(f"cannot write {path}: {os_reason(error)}") from None
     try:
@@ -37,6 +57,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         os.replace(temp, path)
     except OSError as error:
         _remove_quietly(Path(temp))
+        if error.errno == errno.EXDEV:
+            raise _CrossDevice() from None
         raise DigestError(f"cannot write {path}: {os_reason(error)}") from None
     except BaseException:
         _remove_quietly(Path(temp))

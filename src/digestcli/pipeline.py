@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
-from .errors import DigestError, PdfError, WorkspaceError
+from .errors import DigestError, LLMSetupError, PdfError, WorkspaceError
 from .ids import parse_many
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, extract_pages, paper_text
@@ -169,6 +169,7 @@ class AddPipeline:
             arxiv = make_arxiv_client(settings, self._http)
         self.arxiv = arxiv
         self.summarizer = summarizer or make_summarizer(settings, None)
+        self._setup_error: LLMSetupError | None = None  # a bad key or model: stop asking the server
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
         if self.counter is not None and self.counter.notice:
             reporter.notice(self.counter.notice)
@@ -186,9 +187,10 @@ class AddPipeline:
         for text, error in bad:
             report.outcomes.append(Outcome(text, "failed", str(error)))
             self.reporter.fail(str(error))
-        if not self.workspace.issue_exists(issue):
-            self.workspace.create_issue(issue)
-            self.reporter.notice(f"created issue {issue}")
+        with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
+            if not self.workspace.issue_exists(issue):
+                self.workspace.create_issue(issue)
+                self.reporter.notice(f"created issue {issue}")
         todo: list[ArxivId] = []
         refreshing: list[ArxivId] = []
         for arxiv_id in ids:
@@ -314,6 +316,12 @@ class AddPipeline:
         sent = context.tokens + overhead
         if self.summarizer.is_cached(paper, text, context):
             self.reporter.stage(name, "summary", "cached response, no tokens spent")
+        elif self._setup_error is not None:
+            raise self._setup_error
         else:
             self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
-        return self.summarizer.summarize(paper, text, context), sent
+        try:
+            return self.summarizer.summarize(paper, text, context), sent
+        except LLMSetupError as error:
+            self._setup_error = error
+            raise

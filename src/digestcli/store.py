@@ -122,6 +122,7 @@ def is_edited(item: Item) -> bool:
 class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.temp_dir = root / STATE / "tmp"  # atomic writes stage here, never in an issue folder
 
     @classmethod
     def create(cls, root: Path, title: str) -> "Workspace":
@@ -170,7 +171,7 @@ class Workspace:
         meta = {"title": info.title, "date": info.date, "description": info.description,
                 "tags": list(info.tags), "image": info.image}
         intro = info.intro or "<!-- The intro paragraph of this issue: write it here. -->"
-        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)))
+        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)), self.temp_dir)
 
     def load_issue(self, name: str) -> IssueInfo:
         path = self.issue_dir(name) / ISSUE_FILE
@@ -226,7 +227,7 @@ class Workspace:
 
     def write_item(self, issue: str, item: Item) -> Path:
         path = self.item_path(issue, item.key)
-        write_atomic(path, dump_item(item))
+        write_atomic(path, dump_item(item), self.temp_dir)
         return path
 
     def backup_item(self, issue: str, key: str) -> Path:
@@ -236,7 +237,7 @@ class Workspace:
         path = self.item_path(issue, key)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         backup = path.with_name(f"{key}.{stamp}.md.bak")
-        write_atomic(backup, path.read_bytes())
+        write_atomic(backup, path.read_bytes(), self.temp_dir)
         return backup
 
     def remove_item(self, issue: str, key: str) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .budget import TokenCounter
-from .errors import ConfigError, LLMError
+from .errors import ConfigError, LLMError, LLMSetupError
 from .files import JsonCache, sha256_hex, stable_hash
 from .models import Context, Paper, PaperText, Summary, SummaryFields, Usage
 from .pdftext import EXTRACTOR_VERSION
@@ -277,14 +277,14 @@ class LLMSummarizer:
                     continue
                 raise LLMError(f"LLM server refused the request (HTTP {error.status_code}): {_short(error)}") from None
             except openai.AuthenticationError:
-                raise LLMError(
+                raise LLMSetupError(
                     f"LLM server {self.server} rejected the API key (HTTP 401); set OPENAI_API_KEY to a valid key, "
                     "or unset it to use the offline summarizer"
                 ) from None
             except openai.PermissionDeniedError:
-                raise LLMError(f"LLM server {self.server} denied access to model '{self.model}' (HTTP 403)") from None
+                raise LLMSetupError(f"LLM server {self.server} denied access to model '{self.model}' (HTTP 403)") from None
             except openai.NotFoundError:
-                raise LLMError(
+                raise LLMSetupError(
                     f"model '{self.model}' not found on {self.server} (HTTP 404); choose one with --model or DIGEST_MODEL"
                 ) from None
             except openai.RateLimitError:

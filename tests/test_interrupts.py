@@ -1,0 +1,205 @@
+"""Kills, Ctrl-C and two processes at once: nothing finished is lost, nothing paid is paid twice.
+
+These run the real `digest` in subprocesses against slow local fakes of arXiv
+and an OpenAI-compatible server, and interrupt it for real (SIGKILL, SIGINT).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import GOOD_SUMMARY
+from digestcli.files import TEMP_PREFIX
+from digestcli.store import Workspace, load_item
+from fakes import FakeArxiv, FakeOpenAI, FakePaper, Reply, chat_completion
+from papers import make_pdf
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+PAPERS = [
+    FakePaper(id=f"2310.{10001 + n}", version=1, title=f"Interrupted Paper Number {n + 1}",
+              abstract=f"We study interruption number {n + 1}. Our method saves everything. It works well.",
+              authors=["A. Tester"])
+    for n in range(8)
+]
+LLM_DELAY = 0.35  # seconds per summary
+PDF_DELAY = 0.1
+
+
+def _paper_of(request: dict) -> str:
+    text = json.dumps(request)
+    return next(p.id for p in PAPERS if f"{p.title}\\n" in text or f"{p.title}\"" in text)
+
+
+@dataclass
+class Rig:
+    """Slow local arXiv and LLM, and a workspace on disk, for subprocess runs of digest."""
+
+    root: Path
+    arxiv: FakeArxiv
+    llm: FakeOpenAI
+    env: dict[str, str]
+    llm_papers: list[str] = field(default_factory=list)  # the paper of each LLM request, in order
+
+    def start(self, *args: str, issue: str = "issue-1") -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "digestcli.cli", "add", *args, "--issue", issue],
+                                cwd=self.root, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+
+    def run(self, *args: str, issue: str = "issue-1") -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "digestcli.cli", *args], cwd=self.root, env=self.env,
+                              capture_output=True, text=True, timeout=120)
+
+    def cached_papers(self) -> set[str]:
+        """Papers whose LLM answer is in the cache: calls that completed and must never be repeated."""
+        done = set()
+        for entry in (self.root / "cache" / "llm").rglob("*.json"):
+            try:
+                done.add(json.loads(entry.read_text(encoding="utf-8"))["paper"].rsplit("v", 1)[0])
+            except (OSError, ValueError, KeyError):
+                pass  # a half-written cache entry would be a bug: the assertions below would catch it
+        return done
+
+    def issue_dir(self, issue: str = "issue-1") -> Path:
+        return self.root / "issues" / issue
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    arxiv = FakeArxiv().start()
+    for paper in PAPERS:
+        arxiv.add(paper, make_pdf(paper.title, paper.authors, paper.abstract,
+                                  [("1 Introduction", [paper.abstract * 3]), ("2 Results", ["It works."])]))
+    arxiv.pdf_delay = PDF_DELAY
+    papers: list[str] = []
+
+    def answer(request: dict) -> Reply:
+        papers.append(_paper_of(request))
+        reply = chat_completion(json.dumps(GOOD_SUMMARY))
+        reply.delay = LLM_DELAY
+        return reply
+
+    llm = FakeOpenAI(answer).start()
+    root = tmp_path / "ws"
+    root.mkdir()
+    Workspace.create(root, "Kill Test")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}
+    env.update({
+        "OPENAI_API_KEY": "sk-test-kill", "OPENAI_BASE_URL": llm.base_url,
+        "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
+        "DIGEST_ARXIV_API_INTERVAL": "0", "DIGEST_PDF_INTERVAL": "0", "DIGEST_TOKENIZER": "estimate",
+        "DIGEST_CACHE_DIR": str(root / "cache"), "DIGEST_LLM_RETRIES": "0", "PYTHONUNBUFFERED": "1",
+    })
+    yield Rig(root, arxiv, llm, env, papers)
+    arxiv.stop()
+    llm.stop()
+
+
+def check_issue_folder(folder: Path) -> int:
+    """Every file in the issue folder is whole: items parse, no temp files. Returns the item count."""
+    names = [p.name for p in folder.iterdir()]
+    assert not [n for n in names if n.startswith(TEMP_PREFIX)], names
+    items = [p for p in folder.glob("*.md") if p.name != "_issue.md"]
+    for path in items:
+        item = load_item(path)  # raises on a torn file
+        assert item.meta["provenance"]["body_hash"] and GOOD_SUMMARY["tldr"] in item.body
+    return len(items)
+
+
+def test_sigkill_at_random_points_loses_nothing_and_repeats_no_llm_call(rig: Rig) -> None:
+    ids = [p.id for p in PAPERS]
+    rng = random.Random(20261123)
+    stats = {"runs": 0, "kills": 0, "items_verified": 0, "repeated_llm_calls": 0, "batches": 1}
+    target_kills = 20
+    while stats["kills"] < target_kills:
+        done_before = rig.cached_papers()
+        calls_before = len(rig.llm_papers)
+        process = rig.start(*ids)
+        try:
+            process.wait(timeout=rng.uniform(0.3, 2.5))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            stats["kills"] += 1
+        stats["runs"] += 1
+        new_calls = rig.llm_papers[calls_before:]
+        stats["repeated_llm_calls"] += sum(1 for paper in new_calls if paper in done_before)
+        stats["items_verified"] += check_issue_folder(rig.issue_dir())
+        if process.returncode == 0:  # the batch finished: start another one in a fresh issue and cache
+            assert check_issue_folder(rig.issue_dir()) == len(PAPERS)
+            for path in rig.issue_dir().glob("*.md"):
+                if path.name != "_issue.md":
+                    path.unlink()
+            for entry in (rig.root / "cache" / "llm").rglob("*.json"):
+                entry.unlink()
+            stats["batches"] += 1
+    done_before = rig.cached_papers()
+    calls_before = len(rig.llm_papers)
+    final = rig.run("add", *ids)
+    assert final.returncode == 0, final.stderr
+    stats["runs"] += 1
+    stats["repeated_llm_calls"] += sum(1 for p in rig.llm_papers[calls_before:] if p in done_before)
+    assert check_issue_folder(rig.issue_dir()) == len(PAPERS)
+    print(f"\nkill test: {json.dumps(stats)}")
+    (rig.root.parent / "kill-stats.json").write_text(json.dumps(stats), encoding="utf-8")
+    assert stats["repeated_llm_calls"] == 0
+    assert stats["kills"] == target_kills
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary_of_what_was_saved(rig: Rig) -> None:
+    ids = [p.id for p in PAPERS]
+    process = rig.start(*ids)
+    assert process.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        seen.append(line)
+        if re.match(r"2310\.\d+: saved ", line):
+            break
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=60)
+    stderr = "".join(seen) + rest
+    assert process.returncode == 130, stderr
+    last = stderr.splitlines()[-1]
+    assert re.fullmatch(r"digest: interrupted: [1-9]\d* added, 0 skipped, 0 failed in issue-1; \d+ input / \d+ "
+                        r"output tokens spent; rerun the same command to finish \(nothing is paid twice\)", last), last
+    assert "Traceback" not in stderr
+    saved = check_issue_folder(rig.issue_dir())
+    assert saved == int(last.split()[2])
+    done_before, calls_before = rig.cached_papers(), len(rig.llm_papers)
+    rerun = rig.run("add", *ids)
+    assert rerun.returncode == 0, rerun.stderr
+    assert not [p for p in rig.llm_papers[calls_before:] if p in done_before]
+    assert check_issue_folder(rig.issue_dir()) == len(PAPERS)
+
+
+def test_two_adds_on_one_issue_at_once_both_land_and_build_sees_whole_items(rig: Rig) -> None:
+    first = rig.start(*[p.id for p in PAPERS[:4]], issue="issue-2")  # neither finds issue-2: both race to create it
+    second = rig.start(*[p.id for p in PAPERS[4:]], issue="issue-2")
+    builds = []
+    while first.poll() is None or second.poll() is None:
+        built = rig.run("build", "issue-2")
+        if built.returncode == 1 and "no issue named 'issue-2'" in built.stderr:
+            continue  # not created yet
+        assert built.returncode == 0, built.stderr
+        builds.append(built.stdout)
+    for process in (first, second):
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+    assert check_issue_folder(rig.issue_dir("issue-2")) == len(PAPERS)
+    for text in builds:  # every snapshot has only whole items: one TL;DR per item heading
+        assert text.count("\n### ") == text.count(GOOD_SUMMARY["tldr"])
+    assert len(builds) >= 1
+    assert len(rig.llm_papers) == len(PAPERS)
