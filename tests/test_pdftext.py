@@ -304,6 +304,10 @@ def test_paper_text_reads_every_real_corpus_pdf(pdf_path: Path) -> None:
     text = paper_text(corpus_paper(pdf_path), pdf_path.read_bytes())
 
     kinds = [s.kind for s in text.sections]
+    if "truncated" in pdf_path.stem:  # the corpus's deliberately broken file
+        assert text.source == "abstract" and "corrupt or truncated" in text.warning
+        return
     assert text.source == "pdf", text.warning
-    assert "introduction" in kinds, [s.heading for s in text.sections]
     assert kinds[0] == "abstract"
+    assert len(kinds) >= 3, [s.heading for s in text.sections]
+    assert sum(len(s.text.split()) for s in text.sections) > 1000
