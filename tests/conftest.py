@@ -31,7 +31,8 @@ GOOD_SUMMARY = {
 _ENV_VARS = (
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "DIGEST_MODEL", "DIGEST_ARXIV_API_URL", "DIGEST_ARXIV_PDF_URL",
     "DIGEST_CACHE_DIR", "DIGEST_OFFLINE", "DIGEST_TOKENIZER", "DIGEST_ARXIV_API_INTERVAL", "DIGEST_PDF_INTERVAL",
-    "DIGEST_INPUT_BUDGET", "DIGEST_LLM_RETRIES", "DIGEST_RESPONSE_FORMAT",
+    "DIGEST_INPUT_BUDGET", "DIGEST_LLM_RETRIES", "DIGEST_RESPONSE_FORMAT", "DIGEST_HTTP_TIMEOUT",
+    "DIGEST_LLM_TIMEOUT", "DIGEST_JOBS", "DIGEST_EXTRACT_PROCESSES",
 )
 
 
@@ -45,6 +46,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("DIGEST_TOKENIZER", "estimate")
     monkeypatch.setenv("DIGEST_ARXIV_API_INTERVAL", "0")
     monkeypatch.setenv("DIGEST_PDF_INTERVAL", "0")
+    monkeypatch.setenv("DIGEST_EXTRACT_PROCESSES", "1")  # in-process; tests of the pool set their own
     return cache
 
 

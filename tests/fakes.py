@@ -123,7 +123,7 @@ class _Server:
 
             def _answer(self, body: bytes) -> None:
                 with owner.lock:
-                    owner.requests.append({"method": self.command, "path": self.path,
+                    owner.requests.append({"time": time.monotonic(), "method": self.command, "path": self.path,
                                            "headers": dict(self.headers), "body": body})
                 reply = owner.handle(self.command, self.path, body, dict(self.headers))
                 if reply.delay:

@@ -208,3 +208,16 @@ def image_only_pdf() -> bytes:
         pdf.add_page()
         pdf.rect(20, 20, 100, 150, style="F")
     return bytes(pdf.output())
+
+
+def numbered_papers(count: int, prefix: str = "2310.1") -> list[tuple[FakePaper, bytes]]:
+    """``count`` small distinct papers with real PDFs, for batch, pipeline and interruption tests."""
+    made = []
+    for n in range(count):
+        paper = FakePaper(id=f"{prefix}{n + 1:04d}", version=1, title=f"Batch Paper Number {n + 1}",
+                          abstract=f"We study batch case number {n + 1}. Our method saves everything. It works well.",
+                          authors=["A. Tester"])
+        pdf = make_pdf(paper.title, paper.authors, paper.abstract,
+                       [("1 Introduction", [paper.abstract * 3]), ("2 Results", ["It works. " + _FILLER])])
+        made.append((paper, pdf))
+    return made

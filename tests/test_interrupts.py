@@ -22,17 +22,13 @@ import pytest
 from conftest import GOOD_SUMMARY
 from digestcli.files import TEMP_PREFIX
 from digestcli.store import Workspace, load_item
-from fakes import FakeArxiv, FakeOpenAI, FakePaper, Reply, chat_completion
-from papers import make_pdf
+from fakes import FakeArxiv, FakeOpenAI, Reply, chat_completion
+from papers import numbered_papers
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
-PAPERS = [
-    FakePaper(id=f"2310.{10001 + n}", version=1, title=f"Interrupted Paper Number {n + 1}",
-              abstract=f"We study interruption number {n + 1}. Our method saves everything. It works well.",
-              authors=["A. Tester"])
-    for n in range(8)
-]
+BATCH = numbered_papers(8)
+PAPERS = [paper for paper, _ in BATCH]
 LLM_DELAY = 0.35  # seconds per summary
 PDF_DELAY = 0.1
 
@@ -78,9 +74,8 @@ class Rig:
 @pytest.fixture
 def rig(tmp_path: Path):
     arxiv = FakeArxiv().start()
-    for paper in PAPERS:
-        arxiv.add(paper, make_pdf(paper.title, paper.authors, paper.abstract,
-                                  [("1 Introduction", [paper.abstract * 3]), ("2 Results", ["It works."])]))
+    for paper, pdf in BATCH:
+        arxiv.add(paper, pdf)
     arxiv.pdf_delay = PDF_DELAY
     papers: list[str] = []
 

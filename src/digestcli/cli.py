@@ -154,21 +154,39 @@ def init(
 
 @app.command()
 def add(
-    ids: Annotated[list[str], typer.Argument(metavar="ID", help="arXiv ids or URLs, e.g. 2305.17333 or https://arxiv.org/abs/2304.08485")],
+    ids: Annotated[Optional[list[str]], typer.Argument(metavar="ID", help="arXiv ids or URLs, e.g. 2305.17333 or https://arxiv.org/abs/2304.08485; - reads them from stdin.")] = None,
+    from_file: Annotated[Optional[Path], typer.Option("--from", metavar="FILE", help="Read ids from FILE: one id or URL per line, # starts a comment.")] = None,
     issue: Annotated[Optional[str], typer.Option("--issue", "-i", metavar="NAME", help="Issue to add to (created on first use). Default: the current issue in digest.toml.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="LLM model name (default: DIGEST_MODEL or digest.toml).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use the offline extractive summarizer even if OPENAI_API_KEY is set.")] = False,
     budget: Annotated[Optional[int], typer.Option("--budget", metavar="TOKENS", help="Input token budget per paper (default 8000).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue; the old file is kept as a .bak backup.")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-fetch arXiv metadata of items already in the issue; summary text is untouched.")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, max=64, metavar="N", help="Summaries requested at once (default 4).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the input tokens each paper would send, and the total; call no LLM, write nothing.")] = False,
 ) -> None:
     """Fetch papers from arXiv, summarize them and add them to an issue.
 
+    PDF downloads, text extraction and summaries run as a pipeline: a paper's
+    summary starts as soon as its own text is ready.
+
     Example: digest add 2305.17333 arXiv:2304.08485 --issue issue-3
     """
+    from .ids import read_id_lines
     from .pipeline import AddPipeline, AddReport
 
-    settings, workspace = _settings(create=True, model=model, input_budget=budget, offline=offline or None)
+    inputs = list(ids or [])
+    if "-" in inputs:
+        inputs = [i for i in inputs if i != "-"] + read_id_lines(sys.stdin.read())
+    if from_file is not None:
+        try:
+            inputs += read_id_lines(from_file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise WorkspaceError(f"cannot read ids from {from_file}: {getattr(error, 'strerror', None) or error}") from None
+    if not inputs:
+        raise typer.BadParameter("give at least one arXiv id, --from FILE, or - to read ids from stdin")
+    settings, workspace = _settings(create=True, model=model, input_budget=budget, offline=offline or None,
+                                    jobs=jobs)
     target = issue or settings.current_issue
     from .store import validate_issue_name
 
@@ -182,21 +200,37 @@ def add(
     pipeline = AddPipeline(settings, workspace, reporter)
     report = AddReport(target)
     try:
-        pipeline.run(ids, target, force=force, refresh=refresh, report=report)
+        pipeline.run(inputs, target, force=force, refresh=refresh, dry_run=dry_run, report=report)
     except KeyboardInterrupt:
         _err(f"digest: interrupted: {_summary_line(report)}; rerun the same command to finish (nothing is paid twice)")
         raise typer.Exit(130) from None
     finally:
         pipeline.close()
+    if dry_run:
+        _print_plan(report, settings.model)
     _err(f"digest: {_summary_line(report)}")
-    added, skipped, failed = report.count("added") + report.count("refreshed"), report.count("skipped"), report.count("failed")
+    added = report.count("added") + report.count("refreshed") + report.count("planned")
+    skipped, failed = report.count("skipped"), report.count("failed")
     if failed and not (added or skipped):
         raise typer.Exit(EXIT_ERROR)
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def _print_plan(report: Any, model: str) -> None:
+    """--dry-run: one tab-separated line per paper on stdout, then the total."""
+    plans = [o.plan for o in sorted(report.outcomes, key=lambda o: o.position) if o.plan]
+    for plan in plans:
+        cached = "cached" if plan["cached"] else plan["text_source"]
+        typer.echo(f"{plan['id']}\t{plan['tokens']}\t{cached}\t{plan['title']}")
+    to_send = sum(p["tokens"] for p in plans if not p["cached"])
+    typer.echo(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p['cached'] for p in plans)} cached")
+    _err(f"digest: dry run: {to_send} input tokens would be sent to {model}; nothing was written")
+
+
 def _summary_line(report: Any) -> str:
+    if report.count("planned"):
+        return f"{report.count('planned')} planned, {report.count('skipped')} skipped, {report.count('failed')} failed in {report.issue}"
     counts = [f"{report.count(status)} {status}" for status in ("added", "refreshed", "skipped", "failed")
               if report.count(status) or status != "refreshed"]
     tokens_in, tokens_out = report.tokens

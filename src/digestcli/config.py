@@ -47,6 +47,8 @@ class Settings:
     response_format: str = "auto"  # auto | json_schema | json_object | text
     llm_timeout: float = 120.0
     llm_retries: int = 3
+    jobs: int = 4  # LLM requests in flight at once
+    extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # PDF text extraction pool
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     # arxiv
     arxiv_api_url: str = DEFAULT_API_URL
@@ -112,6 +114,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("llm", "response_format"): ("response_format", str),
     ("llm", "timeout"): ("llm_timeout", (int, float)),
     ("llm", "retries"): ("llm_retries", int),
+    ("llm", "jobs"): ("jobs", int),
     ("llm", "tokenizer"): ("tokenizer", str),
     ("arxiv", "api_url"): ("arxiv_api_url", str),
     ("arxiv", "pdf_url"): ("arxiv_pdf_url", str),
@@ -175,6 +178,8 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
         "DIGEST_LLM_RETRIES": "llm_retries",
         "DIGEST_HTTP_TIMEOUT": "http_timeout",
         "DIGEST_LLM_TIMEOUT": "llm_timeout",
+        "DIGEST_JOBS": "jobs",
+        "DIGEST_EXTRACT_PROCESSES": "extract_processes",
     }
     for variable, name in numbers.items():
         text = environ.get(variable, "").strip()
@@ -183,7 +188,7 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
                 number = float(text)
             except ValueError:
                 raise ConfigError(f"{variable} must be a number, got {text!r}") from None
-            values[name] = int(number) if name in ("input_budget", "llm_retries") else number
+            values[name] = int(number) if name in ("input_budget", "llm_retries", "jobs", "extract_processes") else number
     if environ.get("DIGEST_CACHE_DIR", "").strip():
         values["cache_dir"] = Path(environ["DIGEST_CACHE_DIR"]).expanduser()
     if environ.get("DIGEST_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
@@ -204,6 +209,8 @@ def _polite(settings: Settings) -> Settings:
         )
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
+    if not 1 <= settings.jobs <= 64:
+        raise ConfigError(f"jobs must be between 1 and 64, got {settings.jobs}")
     if settings.input_budget < 500:
         raise ConfigError(f"input budget of {settings.input_budget} tokens is too small (minimum 500)")
     return replace(settings, **changes) if changes else settings
@@ -237,4 +244,5 @@ model = "gpt-4o-mini"
 input_budget = 8000       # tokens of paper text + prompt sent per paper
 max_output_tokens = 1500
 response_format = "auto"  # auto | json_schema | json_object | text
+jobs = 4                  # summaries requested at once (digest add --jobs)
 '''

@@ -39,3 +39,7 @@ class LLMError(DigestError):
 
 class LLMSetupError(LLMError):
     """The key, model or server is wrong: every paper would fail the same way, so stop asking."""
+
+
+class Interrupted(DigestError):
+    """The user pressed Ctrl-C before this paper's turn came."""

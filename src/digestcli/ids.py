@@ -83,3 +83,13 @@ def parse_many(texts: list[str]) -> tuple[list[ArxivId], list[tuple[str, Identif
         seen.add(arxiv_id.base)
         ids.append(arxiv_id)
     return ids, errors
+
+
+def read_id_lines(text: str) -> list[str]:
+    """Ids from a file or stdin: one per line; blank lines and # comments are ignored."""
+    found = []
+    for line in text.splitlines():
+        line = line.split(" #", 1)[0].split("\t#", 1)[0].strip()
+        if line and not line.startswith("#"):
+            found.append(line)
+    return found

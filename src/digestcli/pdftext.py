@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 from collections import Counter
+from typing import Any
 
 from .errors import PdfError
 from .files import sha256_hex
@@ -46,6 +48,48 @@ _UNNUMBERED = re.compile(r"^(?P<title>[A-Z][A-Za-z &-]{2,40})\.?$")
 _CODE_HOST = r"(?:github\.com|gitlab\.com|huggingface\.co)"
 _CODE_LINK = re.compile(rf"(?:https?://)?(?:www\.)?{_CODE_HOST}/[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)?", re.I)
 _NOT_CODE = ("github.com/features", "github.com/about", "huggingface.co/docs", "huggingface.co/papers")
+
+
+def _ignore_sigint() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops the batch cleanly."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Extractor:
+    """extract_pages in a pool of ``processes`` worker processes (pypdf is CPU-bound and
+    holds the GIL, so threads would block the downloads and LLM calls), or in-process
+    when ``processes`` is 0 or 1. The pool starts on first use."""
+
+    def __init__(self, processes: int = 0) -> None:
+        self.processes = processes if processes > 1 else 0
+        self._pool: Any = None
+        self._lock = threading.Lock()
+
+    def pages(self, pdf: bytes) -> list[str]:
+        if not self.processes:
+            return extract_pages(pdf)
+        from concurrent.futures.process import BrokenProcessPool
+
+        with self._lock:
+            if self._pool is None:
+                from concurrent.futures import ProcessPoolExecutor
+                from multiprocessing import get_context
+
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
+                                                 initializer=_ignore_sigint)
+            pool = self._pool
+        try:
+            return pool.submit(extract_pages, pdf).result()
+        except (BrokenProcessPool, RuntimeError):  # a worker died, or the pool is shutting down
+            return extract_pages(pdf)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
 
 
 def extract_pages(pdf: bytes) -> list[str]:

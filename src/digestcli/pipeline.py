@@ -8,6 +8,7 @@ LLM response is cached before that, so a killed run repeats no paid call.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -15,12 +16,22 @@ from typing import Any, Protocol
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
-from .errors import DigestError, LLMSetupError, PdfError, WorkspaceError
+from .errors import DigestError, Interrupted, LLMSetupError, PdfError, WorkspaceError
 from .ids import parse_many
 from .models import ArxivId, Item, Paper, PaperText, Summary
-from .pdftext import EXTRACTOR_VERSION, extract_pages, paper_text
+from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
 from .store import NOTES_MARKER, Workspace, body_hash, format_body, is_edited
 from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_prompts
+
+
+MAX_WORKERS = 32  # papers in progress at once (downloads are throttled, LLM calls capped by jobs)
+
+
+def _join(threads: list[threading.Thread]) -> None:
+    """Wait for every thread, in short steps so Ctrl-C is delivered."""
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.2)
 
 
 class Reporter(Protocol):
@@ -37,6 +48,8 @@ class Outcome:
     message: str = ""
     key: str = ""
     summary: Summary | None = None
+    plan: dict[str, Any] | None = None  # --dry-run: what would be sent
+    position: int = 0  # place in the command's queue (outcomes arrive in completion order)
 
 
 @dataclass
@@ -170,6 +183,11 @@ class AddPipeline:
         self.arxiv = arxiv
         self.summarizer = summarizer or make_summarizer(settings, None)
         self._setup_error: LLMSetupError | None = None  # a bad key or model: stop asking the server
+        self._llm_slots = threading.Semaphore(settings.jobs)
+        self._stop = threading.Event()
+        self._busy_lock = threading.Lock()
+        self._llm_busy = 0
+        self._extractor = Extractor(0)
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
         if self.counter is not None and self.counter.notice:
             reporter.notice(self.counter.notice)
@@ -179,7 +197,7 @@ class AddPipeline:
             self._http.close()
 
     def run(self, inputs: list[str], issue: str, *, force: bool = False, refresh: bool = False,
-            report: AddReport | None = None) -> AddReport:
+            dry_run: bool = False, report: AddReport | None = None) -> AddReport:
         """Add each input to ``issue``. Outcomes are appended to ``report`` as they happen,
         so a caller that is interrupted still knows what was saved."""
         report = report if report is not None else AddReport(issue)
@@ -188,7 +206,7 @@ class AddPipeline:
             report.outcomes.append(Outcome(text, "failed", str(error)))
             self.reporter.fail(str(error))
         with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
-            if not self.workspace.issue_exists(issue):
+            if not self.workspace.issue_exists(issue) and not dry_run:
                 self.workspace.create_issue(issue)
                 self.reporter.notice(f"created issue {issue}")
         todo: list[ArxivId] = []
@@ -207,6 +225,7 @@ class AddPipeline:
         for arxiv_id in todo + refreshing:
             self.reporter.stage(arxiv_id.base, "metadata")
         papers = self.arxiv.fetch_papers(todo + refreshing)
+        queue: list[tuple[str, Paper]] = []
         for arxiv_id in todo + refreshing:
             result = papers[arxiv_id.base]
             if isinstance(result, DigestError):
@@ -220,8 +239,68 @@ class AddPipeline:
             elif arxiv_id in refreshing:
                 report.outcomes.append(self._refresh_one(result, issue, str(arxiv_id)))
             else:
-                report.outcomes.append(self._add_one(result, issue, str(arxiv_id), backup=force))
+                queue.append((str(arxiv_id), result))
+        self._add_all(queue, issue, report, backup=force, dry_run=dry_run)
         return report
+
+    def _add_all(self, queue: list[tuple[str, Paper]], issue: str, report: AddReport, *,
+                 backup: bool, dry_run: bool) -> None:
+        """Each paper in its own worker: download (throttled), extract (process pool),
+        summarize (at most ``jobs`` at once), save. A paper's LLM call starts as soon as
+        its own text is ready. Ctrl-C stops new work, waits for summaries already being
+        paid for (a second Ctrl-C drops them) and re-raises."""
+        if not queue:
+            return
+        queued_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self._extractor = Extractor(self.settings.extract_processes if len(queue) > 1 else 0)
+
+        def work(index: int, given: str, paper: Paper) -> None:
+            try:
+                if self._stop.is_set():
+                    return
+                if dry_run:
+                    outcome = self._plan_one(paper, given)
+                else:
+                    outcome = self._add_one(paper, issue, given, backup=backup, queued=f"{queued_at}#{index:05d}")
+            except BaseException as error:  # never let a worker die silently
+                outcome = Outcome(given, "failed", f"{paper.id.base}: internal error: {type(error).__name__}: {error}")
+                self.reporter.fail(outcome.message)
+            outcome.position = index
+            report.outcomes.append(outcome)
+
+        slots = threading.Semaphore(min(len(queue), MAX_WORKERS))
+        threads = []
+        try:
+            for index, (given, paper) in enumerate(queue):
+                while not slots.acquire(timeout=0.2):
+                    pass  # stays interruptible by Ctrl-C
+                if self._stop.is_set():
+                    slots.release()
+                    break
+
+                def run(index: int = index, given: str = given, paper: Paper = paper) -> None:
+                    try:
+                        work(index, given, paper)
+                    finally:
+                        slots.release()
+
+                thread = threading.Thread(target=run, name=f"digest-{paper.id.base}", daemon=True)
+                thread.start()
+                threads.append(thread)
+            _join(threads)
+        except KeyboardInterrupt:
+            self._stop.set()
+            busy = self._llm_busy
+            if busy:
+                self.reporter.notice(f"stopping: waiting for {busy} summar{'y' if busy == 1 else 'ies'} already "
+                                     "being paid for (Ctrl-C again to drop them)")
+                try:
+                    _join(threads)
+                except KeyboardInterrupt:
+                    pass
+            raise
+        finally:
+            self._extractor.close()
 
     def _skip_message(self, issue: str, arxiv_id: ArxivId) -> str:
         try:
@@ -246,7 +325,7 @@ class AddPipeline:
         self.reporter.stage(name, "saved", f"{path.relative_to(self.workspace.root)} (metadata refreshed)")
         return Outcome(given, "refreshed", str(path), paper.id.filename)
 
-    def _add_one(self, paper: Paper, issue: str, given: str, backup: bool = False) -> Outcome:
+    def _add_one(self, paper: Paper, issue: str, given: str, backup: bool = False, queued: str = "") -> Outcome:
         name = paper.id.base
         try:
             text = self._paper_text(paper)
@@ -257,10 +336,14 @@ class AddPipeline:
                 # --force regenerates the summary; the notes under the marker belong to the user.
                 body = format_body(summary.fields, self._existing_notes(issue, paper.id.filename))
                 meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
+                if queued:
+                    meta["provenance"]["queued"] = queued  # keeps the command's order when build sorts
                 if backup and self.workspace.has_item(issue, paper.id.filename):
                     saved = self.workspace.backup_item(issue, paper.id.filename)
                     self.reporter.notice(f"kept the previous {paper.id.filename}.md as {saved.name}")
                 path = self.workspace.write_item(issue, Item(paper.id.filename, meta, body))
+        except Interrupted as error:
+            return Outcome(given, "interrupted", str(error))
         except DigestError as error:
             self.reporter.fail(f"{name}: {error}" if not str(error).startswith(name) else str(error))
             return Outcome(given, "failed", str(error))
@@ -294,7 +377,7 @@ class AddPipeline:
         else:
             self.reporter.stage(name, "text")
             try:
-                pages = extract_pages(pdf)
+                pages = self._extractor.pages(pdf)
             except PdfError as error:
                 text = paper_text(paper, None, pdf_error=str(error))
             else:
@@ -303,25 +386,52 @@ class AddPipeline:
             self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
         return text
 
+    def _context(self, paper: Paper, text: PaperText, counter: TokenCounter, prompts: Any) -> tuple[Any, int]:
+        """The context that fits the budget next to the prompt, and the input tokens it makes."""
+        overhead = sum(counter.count(m["content"]) + 4 for m in build_messages(prompts, paper, text, ""))
+        context = select_context(text, max(200, self.settings.input_budget - overhead), counter)
+        return context, context.tokens + overhead
+
+    def _plan_one(self, paper: Paper, given: str) -> Outcome:
+        """--dry-run: the tokens this paper would send; no LLM call, no file written."""
+        text = self._paper_text(paper)
+        if self.counter is None:
+            self.counter = TokenCounter(self.settings.model, self.settings.tokenizer)
+            if self.counter.notice:
+                self.reporter.notice(self.counter.notice)
+        prompts = getattr(self.summarizer, "prompts", None) or load_prompts(self.settings.workspace)
+        context, sent = self._context(paper, text, self.counter, prompts)
+        cached = isinstance(self.summarizer, LLMSummarizer) and self.summarizer.is_cached(paper, text, context)
+        plan = {
+            "id": paper.id.versioned, "title": paper.title, "tokens": sent, "cached": cached,
+            "full_text_tokens": sum(self.counter.count(section.text) for section in text.sections),
+            "text_source": text.source,
+        }
+        return Outcome(given, "planned", "", paper.id.filename, plan=plan)
+
     def _summarize(self, paper: Paper, text: PaperText) -> tuple[Summary, int]:
         """The summary and the input tokens it was given (0 offline)."""
         name = paper.id.base
         if isinstance(self.summarizer, OfflineSummarizer) or self.counter is None:
             self.reporter.stage(name, "summary", "offline extractive summarizer")
             return self.summarizer.summarize(paper, text), 0
-        overhead = sum(self.counter.count(m["content"]) + 4
-                       for m in build_messages(self.summarizer.prompts, paper, text, ""))
-        budget = max(200, self.settings.input_budget - overhead)
-        context = select_context(text, budget, self.counter)
-        sent = context.tokens + overhead
+        context, sent = self._context(paper, text, self.counter, self.summarizer.prompts)
         if self.summarizer.is_cached(paper, text, context):
             self.reporter.stage(name, "summary", "cached response, no tokens spent")
-        elif self._setup_error is not None:
-            raise self._setup_error
-        else:
-            self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
-        try:
             return self.summarizer.summarize(paper, text, context), sent
-        except LLMSetupError as error:
-            self._setup_error = error
-            raise
+        with self._llm_slots:
+            if self._setup_error is not None:
+                raise self._setup_error
+            if self._stop.is_set():
+                raise Interrupted(f"{name}: not summarized (interrupted)")
+            self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
+            with self._busy_lock:
+                self._llm_busy += 1
+            try:
+                return self.summarizer.summarize(paper, text, context), sent
+            except LLMSetupError as error:
+                self._setup_error = error
+                raise
+            finally:
+                with self._busy_lock:
+                    self._llm_busy -= 1

@@ -73,8 +73,11 @@ def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSect
 
     def item_key(item: Item) -> tuple[Any, ...]:
         order = item.meta.get("order")
-        created = str((item.meta.get("provenance") or {}).get("created", ""))
-        return (order if isinstance(order, int) else math.inf, created, item.key)
+        provenance = item.meta.get("provenance") or {}
+        # "queued" is when and where in its command a paper was asked for: a batch summarized
+        # concurrently still renders in the order it was given.
+        when = str(provenance.get("queued") or provenance.get("created", ""))
+        return (order if isinstance(order, int) else math.inf, when, item.key)
 
     names = sorted(groups, key=lambda name: (rank.get(name, len(rank)), name))
     return [RenderSection(name, [to_render_item(i) for i in sorted(groups[name], key=item_key)]) for name in names]
