@@ -176,6 +176,7 @@ class FakeArxiv(_Server):
         self.pdf_faults: dict[str, list[Reply]] = {}
         self.api_override: Callable[[list[str]], Reply] | None = None
         self.pdf_delay = 0.0  # seconds before each PDF answer (a slow mirror)
+        self.api_delay = 0.0  # seconds before each API answer
 
     def add(self, paper: FakePaper, pdf: bytes | None = None) -> None:
         self.papers[paper.id] = paper
@@ -214,7 +215,8 @@ class FakeArxiv(_Server):
                 if base in self.papers:
                     found.append(self.papers[base])
             found.reverse()  # arXiv does not promise the order of id_list
-            return Reply(200, atom_feed(found[:limit], ",".join(ids)), {"Content-Type": "application/atom+xml"})
+            return Reply(200, atom_feed(found[:limit], ",".join(ids)), {"Content-Type": "application/atom+xml"},
+                         delay=self.api_delay)
         if parsed.path.startswith("/pdf/"):
             name = parsed.path[len("/pdf/"):]
             base = name.rsplit("v", 1)[0]

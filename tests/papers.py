@@ -218,6 +218,6 @@ def numbered_papers(count: int, prefix: str = "2310.1") -> list[tuple[FakePaper,
                           abstract=f"We study batch case number {n + 1}. Our method saves everything. It works well.",
                           authors=["A. Tester"])
         pdf = make_pdf(paper.title, paper.authors, paper.abstract,
-                       [("1 Introduction", [paper.abstract * 3]), ("2 Results", ["It works. " + _FILLER])])
+                       [("1 Introduction", [paper.abstract * 3 + " " + _FILLER]), ("2 Results", ["It works. " + _FILLER * 2])])
         made.append((paper, pdf))
     return made

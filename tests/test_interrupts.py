@@ -164,10 +164,12 @@ def test_ctrl_c_stops_cleanly_with_a_summary_of_what_was_saved(rig: Rig) -> None
         if re.match(r"2310\.\d+: saved ", line):
             break
     process.send_signal(signal.SIGINT)
-    _, rest = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    rest = process.stderr.read()  # not communicate(): it would skip what readline() already buffered
     stderr = "".join(seen) + rest
     assert process.returncode == 130, stderr
     last = stderr.splitlines()[-1]
+    assert "interrupted" in last, stderr
     assert re.fullmatch(r"digest: interrupted: [1-9]\d* added, 0 skipped, 0 failed in issue-1; \d+ input / \d+ "
                         r"output tokens spent; rerun the same command to finish \(nothing is paid twice\)", last), last
     assert "Traceback" not in stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
 
 # Section kinds found in a paper, in the order the token budget prefers them.
 SECTION_PRIORITY = ("abstract", "introduction", "method", "results", "conclusion", "other", "appendix")
@@ -113,41 +112,6 @@ class Context:
         return [p.kind + ("(cut)" if p.truncated else "") for p in self.parts]
 
 
-class SummaryFields(BaseModel):
-    """What the LLM must return; also what the offline backend produces."""
-
-    short_name: str = Field(min_length=1, max_length=80, description="Short name of the method or paper, e.g. 'MeZO'")
-    tldr: str = Field(min_length=1, description="Two or three sentences: what the paper does and why it matters")
-    whats_new: str = Field(min_length=1, description="The new idea or contribution")
-    how_it_works: str = Field(min_length=1, description="How the method works, concretely")
-    key_insights: list[str] = Field(min_length=1, max_length=8, description="Key insights, one sentence each")
-    results: str = Field(min_length=1, description="Main results with the paper's own numbers")
-    code_url: str | None = Field(default=None, description="Code repository URL stated in the paper, or null")
-
-    @field_validator("short_name", "tldr", "whats_new", "how_it_works", "results")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        return value
-
-    @field_validator("key_insights")
-    @classmethod
-    def _insights_not_blank(cls, value: list[str]) -> list[str]:
-        cleaned = [v.strip().lstrip("-*• ").strip() for v in value if v and v.strip()]
-        if not cleaned:
-            raise ValueError("must contain at least one insight")
-        return cleaned
-
-    @field_validator("code_url")
-    @classmethod
-    def _http_only(cls, value: str | None) -> str | None:
-        if value and not value.strip().lower().startswith(("http://", "https://")):
-            return None
-        return value.strip() if value else None
-
-
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0
@@ -194,3 +158,13 @@ class IssueInfo:
     tags: list[str] = field(default_factory=list)
     intro: str = ""
     image: str = ""
+
+
+def __getattr__(name: str) -> Any:
+    # SummaryFields is a pydantic model; importing pydantic costs ~0.1-0.2 s, which
+    # `digest build` and `digest list` never need. Load it on first use.
+    if name == "SummaryFields":
+        from .schema import SummaryFields
+
+        return SummaryFields
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,11 +27,15 @@ from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_pr
 MAX_WORKERS = 32  # papers in progress at once (downloads are throttled, LLM calls capped by jobs)
 
 
-def _join(threads: list[threading.Thread]) -> None:
-    """Wait for every thread, in short steps so Ctrl-C is delivered."""
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(0.2)
+def _wait_all(done: list[threading.Event]) -> None:
+    """Wait until every worker has set its event, in short steps so Ctrl-C is delivered.
+
+    Events, not Thread.join: a join interrupted by Ctrl-C can leave CPython believing
+    a running thread has ended (is_alive() False), and we would stop waiting for it.
+    """
+    for event in done:
+        while not event.wait(0.2):
+            pass
 
 
 class Reporter(Protocol):
@@ -269,7 +273,7 @@ class AddPipeline:
             report.outcomes.append(outcome)
 
         slots = threading.Semaphore(min(len(queue), MAX_WORKERS))
-        threads = []
+        done: list[threading.Event] = []
         try:
             for index, (given, paper) in enumerate(queue):
                 while not slots.acquire(timeout=0.2):
@@ -278,24 +282,28 @@ class AddPipeline:
                     slots.release()
                     break
 
-                def run(index: int = index, given: str = given, paper: Paper = paper) -> None:
+                finished = threading.Event()
+
+                def run(index: int = index, given: str = given, paper: Paper = paper,
+                        finished: threading.Event = finished) -> None:
                     try:
                         work(index, given, paper)
                     finally:
                         slots.release()
+                        finished.set()
 
-                thread = threading.Thread(target=run, name=f"digest-{paper.id.base}", daemon=True)
-                thread.start()
-                threads.append(thread)
-            _join(threads)
+                done.append(finished)  # before start(): an interrupted start() must still be waited for
+                threading.Thread(target=run, name=f"digest-{paper.id.base}", daemon=True).start()
+            _wait_all(done)
         except KeyboardInterrupt:
-            self._stop.set()
-            busy = self._llm_busy
-            if busy:
-                self.reporter.notice(f"stopping: waiting for {busy} summar{'y' if busy == 1 else 'ies'} already "
-                                     "being paid for (Ctrl-C again to drop them)")
+            self._stop.set()  # no new download or LLM call starts from here on
+            if not all(event.is_set() for event in done):
+                busy = self._llm_busy
+                paying = f", {busy} of them summaries already being paid for" if busy else ""
+                self.reporter.notice(f"stopping: finishing the papers in progress{paying} "
+                                     "(Ctrl-C again to drop them)")
                 try:
-                    _join(threads)
+                    _wait_all(done)
                 except KeyboardInterrupt:
                     pass
             raise

@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from .budget import TokenCounter
 from .errors import ConfigError, LLMError, LLMSetupError
 from .files import JsonCache, sha256_hex, stable_hash
-from .models import Context, Paper, PaperText, Summary, SummaryFields, Usage
+from .models import Context, Paper, PaperText, Summary, Usage
+from .schema import SummaryFields
 from .pdftext import EXTRACTOR_VERSION
 from .text import split_sentences
 
