@@ -109,29 +109,6 @@ def _settings(create: bool = False, **flags: Any) -> tuple[Any, Any]:
     return settings, Workspace(root)
 
 
-class ConsoleReporter:
-    """Progress on stderr: one line per event."""
-
-    def __init__(self) -> None:
-        self._said: set[str] = set()
-
-    def stage(self, paper: str, stage: str, detail: str = "") -> None:
-        if stage in ("metadata", "pdf", "text", "saving"):
-            return  # quick steps; the summary and saved lines carry the news
-        _err(f"{paper}: {stage}" + (f" ({detail})" if detail and stage != "saved" else f" {detail}" if detail else ""))
-
-    def warn(self, message: str) -> None:
-        _err(f"digest: warning: {message}")
-
-    def fail(self, message: str) -> None:
-        _err(f"digest: error: {message}")
-
-    def notice(self, message: str) -> None:
-        if message not in self._said:
-            self._said.add(message)
-            _err(f"digest: {message}")
-
-
 # -- commands ------------------------------------------------------------------
 
 
@@ -191,7 +168,9 @@ def add(
     from .store import validate_issue_name
 
     validate_issue_name(target)
-    reporter = ConsoleReporter()
+    from .progress import make_reporter
+
+    reporter = make_reporter(settings.model, settings.price)
     if not settings.use_llm:
         why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
         reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
@@ -206,6 +185,7 @@ def add(
         raise typer.Exit(130) from None
     finally:
         pipeline.close()
+        reporter.close()
     if dry_run:
         _print_plan(report, settings.model)
     _err(f"digest: {_summary_line(report)}")

@@ -48,6 +48,8 @@ class Settings:
     llm_timeout: float = 120.0
     llm_retries: int = 3
     jobs: int = 4  # LLM requests in flight at once
+    price_input: float = 0.0  # $ per million tokens, for the cost estimate (0: use the built-in table)
+    price_output: float = 0.0
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # PDF text extraction pool
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     # arxiv
@@ -60,6 +62,11 @@ class Settings:
     cache_dir: Path = Path(".")
     user_agent: str = f"digest/{__version__} (paper newsletter tool; +https://github.com/digest-cli/digest)"
     debug: bool = False
+
+    @property
+    def price(self) -> tuple[float, float] | None:
+        """$ per million input and output tokens from digest.toml, if set."""
+        return (self.price_input, self.price_output) if self.price_input or self.price_output else None
 
     @property
     def use_llm(self) -> bool:
@@ -115,6 +122,8 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("llm", "timeout"): ("llm_timeout", (int, float)),
     ("llm", "retries"): ("llm_retries", int),
     ("llm", "jobs"): ("jobs", int),
+    ("llm", "price_input"): ("price_input", (int, float)),
+    ("llm", "price_output"): ("price_output", (int, float)),
     ("llm", "tokenizer"): ("tokenizer", str),
     ("arxiv", "api_url"): ("arxiv_api_url", str),
     ("arxiv", "pdf_url"): ("arxiv_pdf_url", str),

@@ -40,6 +40,7 @@ def _wait_all(done: list[threading.Event]) -> None:
 
 class Reporter(Protocol):
     def stage(self, paper: str, stage: str, detail: str = "") -> None: ...
+    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None: ...
     def warn(self, message: str) -> None: ...
     def fail(self, message: str) -> None: ...
     def notice(self, message: str) -> None: ...
@@ -357,6 +358,8 @@ class AddPipeline:
             return Outcome(given, "failed", str(error))
         for warning in summary.warnings:
             self.reporter.warn(f"{name}: {warning}")
+        if not summary.cached:
+            self.reporter.spent(name, summary.usage.input_tokens, summary.usage.output_tokens)
         how = "cached summary, 0 tokens" if summary.cached else (
             f"{summary.usage.input_tokens} in / {summary.usage.output_tokens} out tokens"
             if summary.backend != "offline" else "offline extractive summary")

@@ -1,0 +1,152 @@
+"""Progress of `digest add` on stderr: a live rich table on a terminal, one line per event otherwise.
+
+Both reporters take the same calls from the pipeline (stage, warn, fail,
+notice, spent) and may be called from several worker threads at once.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import typer
+
+# US dollars per million input / output tokens, for the estimate shown while adding.
+# Prices change: set [llm] price_input / price_output in digest.toml to override.
+PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+}
+
+STAGES = ("metadata", "pdf", "text", "summary", "saving", "saved")
+
+
+def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[float, float] | None = None) -> float | None:
+    """Dollars for the tokens, or None when the model's price is not known."""
+    rates = price or PRICES.get(model)
+    if rates is None:
+        return None
+    return (tokens_in * rates[0] + tokens_out * rates[1]) / 1_000_000
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+class LineReporter:
+    """One line per event on stderr: for logs, pipes and CI."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def stage(self, paper: str, stage: str, detail: str = "") -> None:
+        if stage in ("metadata", "pdf", "text", "saving"):
+            return  # quick steps; the summary and saved lines carry the news
+        separator = " " if stage == "saved" else " ("
+        closing = "" if stage == "saved" else ")"
+        with self._lock:
+            _err(f"{paper}: {stage}" + (f"{separator}{detail}{closing}" if detail else ""))
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            _err(f"digest: warning: {message}")
+
+    def fail(self, message: str) -> None:
+        with self._lock:
+            _err(f"digest: error: {message}")
+
+    def notice(self, message: str) -> None:
+        with self._lock:
+            if message not in self._said:
+                self._said.add(message)
+                _err(f"digest: {message}")
+
+    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+        pass  # the closing summary line gives the totals
+
+    def close(self) -> None:
+        pass
+
+
+class RichReporter:
+    """A live table on a terminal: each paper's stage, and the running totals (tokens, estimated cost)."""
+
+    def __init__(self, model: str, price: tuple[float, float] | None = None, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.console = console or Console(stderr=True)
+        self.model = model
+        self.price = price
+        self.rows: dict[str, tuple[str, str]] = {}
+        self.tokens = [0, 0]
+        self._said: set[str] = set()
+        self._lock = threading.RLock()
+        self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
+        self._live.start()
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, pad_edge=False)
+        table.add_column("paper", style="bold")
+        table.add_column("stage")
+        table.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=80)
+        colours = {"saved": "green", "failed": "red", "summary": "yellow"}
+        for paper, (stage, detail) in self.rows.items():
+            table.add_row(paper, f"[{colours.get(stage, 'cyan')}]{stage}[/]", detail)
+        done = sum(1 for stage, _ in self.rows.values() if stage in ("saved", "failed"))
+        cost = estimate_cost(self.model, self.tokens[0], self.tokens[1], self.price)
+        money = f", ~${cost:.4f}" if cost is not None else ""
+        table.add_row("", "", f"[dim]{done}/{len(self.rows)} done; {self.tokens[0]} in / {self.tokens[1]} out "
+                              f"tokens{money}[/]")
+        return table
+
+    def _update(self) -> None:
+        self._live.update(self._table())
+
+    def stage(self, paper: str, stage: str, detail: str = "") -> None:
+        with self._lock:
+            self.rows[paper] = (stage, detail)
+            self._update()
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self.console.print(f"[yellow]digest: warning:[/] {message}", markup=True, highlight=False)
+
+    def fail(self, message: str) -> None:
+        with self._lock:
+            paper = message.split(":", 1)[0].rsplit("v", 1)[0]
+            if paper in self.rows:
+                self.rows[paper] = ("failed", message.split(":", 1)[1].strip())
+                self._update()
+            self.console.print(f"[red]digest: error:[/] {message}", markup=True, highlight=False)
+
+    def notice(self, message: str) -> None:
+        with self._lock:
+            if message not in self._said:
+                self._said.add(message)
+                self.console.print(f"digest: {message}", markup=False, highlight=False)
+
+    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+        with self._lock:
+            self.tokens[0] += tokens_in
+            self.tokens[1] += tokens_out
+            self._update()
+
+    def close(self) -> None:
+        with self._lock:
+            self._update()
+            self._live.stop()
+
+
+def make_reporter(model: str, price: tuple[float, float] | None = None) -> LineReporter | RichReporter:
+    """The live table when stderr is a terminal, plain lines otherwise."""
+    if sys.stderr.isatty():
+        return RichReporter(model, price)
+    return LineReporter()

@@ -1,0 +1,51 @@
+"""Progress reporting: the live table on a terminal, plain lines elsewhere, the cost estimate."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from digestcli.progress import LineReporter, RichReporter, estimate_cost, make_reporter
+
+
+def test_cost_estimate_uses_the_known_price_or_the_configured_one() -> None:
+    assert estimate_cost("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
+    assert estimate_cost("my-local-model", 1000, 1000) is None
+    assert estimate_cost("my-local-model", 2_000_000, 0, price=(0.5, 1.0)) == pytest.approx(1.0)
+
+
+def test_rich_reporter_shows_each_paper_stage_and_the_totals() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    reporter = RichReporter("gpt-4o-mini", console=console)
+    reporter.stage("2305.17333", "pdf")
+    reporter.stage("2304.08485", "summary", "4000 tokens → gpt-4o-mini")
+    reporter.stage("2305.17333", "saved", "issues/issue-1/2305.17333.md")
+    reporter.spent("2305.17333", 1_000_000, 200_000)
+    reporter.fail("2304.08485: LLM server timed out after retries")
+    reporter.close()
+    text = out.getvalue()
+    final = text[text.rindex("2305.17333"):]  # the last frame of the live table
+    assert "saved" in text and "failed" in final
+    assert "1/2 done" not in final and "2/2 done; 1000000 in / 200000 out tokens, ~$0.2700" in final
+    assert "digest: error: 2304.08485: LLM server timed out after retries" in text
+
+
+def test_line_reporter_prints_one_line_per_event(capsys: pytest.CaptureFixture[str]) -> None:
+    reporter = LineReporter()
+    reporter.stage("2305.17333", "pdf")  # quick steps are not printed
+    reporter.stage("2305.17333", "summary", "4000 tokens → gpt-4o-mini")
+    reporter.stage("2305.17333", "saved", "issues/issue-1/2305.17333.md (200 in / 20 out tokens)")
+    reporter.notice("once")
+    reporter.notice("once")
+    assert capsys.readouterr().err.splitlines() == [
+        "2305.17333: summary (4000 tokens → gpt-4o-mini)",
+        "2305.17333: saved issues/issue-1/2305.17333.md (200 in / 20 out tokens)",
+        "digest: once",
+    ]
+
+
+def test_plain_lines_when_stderr_is_not_a_terminal() -> None:
+    assert isinstance(make_reporter("gpt-4o-mini"), LineReporter)
