@@ -263,6 +263,9 @@ class FakeOpenAI(_Server):
         super().__init__()
         self.script: list[Reply] = []
         self.responder = responder
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_polls_to_finish = 2  # a batch is in progress at its first status check
 
     @property
     def base_url(self) -> str:
@@ -272,11 +275,81 @@ class FakeOpenAI(_Server):
         return [json.loads(r["body"]) for r in self.requests if r["path"].endswith("/chat/completions")]
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if "/files" in path or "/batches" in path:
+            return self._batch_api(method, urlparse(path).path, body, headers)
         if not path.endswith("/chat/completions"):
             return api_error(404, f"unknown path {path}")
         with self.lock:
             if self.script:
                 return self.script.pop(0)
+        return self._answer(json.loads(body))
+
+    def _answer(self, request: dict[str, Any]) -> Reply:
         if self.responder is None:
             return api_error(500, "no scripted reply left")
-        return self.responder(json.loads(body))
+        return self.responder(request)
+
+    # -- the Batch API: files and batches, answered by the same responder -----------------
+
+    def _batch_api(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        def ok(payload: dict[str, Any]) -> Reply:
+            return Reply(200, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+        parts = path.rstrip("/").split("/")  # ['', 'v1', 'files' | 'batches', id?, 'content'?]
+        if method == "POST" and parts[-1] == "files":
+            content = _multipart_file(body, headers)
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = content
+            return ok({"id": file_id, "object": "file", "bytes": len(content), "created_at": 1,
+                       "filename": "digest-batch.jsonl", "purpose": "batch", "status": "processed"})
+        if method == "GET" and parts[-1] == "content" and parts[-2] in self.files:
+            return Reply(200, self.files[parts[-2]], {"Content-Type": "application/octet-stream"})
+        if method == "POST" and parts[-1] == "batches":
+            request = json.loads(body)
+            batch_id = f"batch_{len(self.batches) + 1}"
+            self.batches[batch_id] = {"request": request, "polls": 0}
+            return ok(self._batch_object(batch_id))
+        if method == "GET" and len(parts) >= 4 and parts[-2] == "batches" and parts[-1] in self.batches:
+            return ok(self._batch_object(parts[-1], poll=True))
+        return api_error(404, f"unknown path {path}")
+
+    def _batch_object(self, batch_id: str, poll: bool = False) -> dict[str, Any]:
+        state = self.batches[batch_id]
+        if poll:
+            state["polls"] += 1
+        lines = [json.loads(line) for line in self.files[state["request"]["input_file_id"]].splitlines() if line.strip()]
+        done = state["polls"] >= self.batch_polls_to_finish
+        if done and "output" not in state:
+            output = []
+            for line in lines:
+                reply = self._answer(line["body"])
+                output.append(json.dumps({"id": f"req-{line['custom_id']}", "custom_id": line["custom_id"],
+                                          "response": {"status_code": reply.status, "request_id": "r",
+                                                       "body": json.loads(reply.body)}, "error": None}))
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = ("\n".join(output) + "\n").encode()
+            state["output"] = file_id
+        return {
+            "id": batch_id, "object": "batch", "endpoint": state["request"]["endpoint"], "errors": None,
+            "input_file_id": state["request"]["input_file_id"], "completion_window": "24h",
+            "status": "completed" if done else "in_progress", "output_file_id": state.get("output"),
+            "error_file_id": None, "created_at": 1,
+            "request_counts": {"total": len(lines), "completed": len(lines) if done else 0, "failed": 0},
+            "metadata": state["request"].get("metadata"),
+        }
+
+    def batch_lines(self) -> list[dict[str, Any]]:
+        """The requests uploaded in batch files."""
+        return [json.loads(line) for state in self.batches.values()
+                for line in self.files[state["request"]["input_file_id"]].splitlines() if line.strip()]
+
+
+def _multipart_file(body: bytes, headers: dict[str, str]) -> bytes:
+    from email.parser import BytesParser
+
+    content_type = next(v for k, v in headers.items() if k.lower() == "content-type")
+    message = BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    for part in message.get_payload():
+        if part.get_filename():
+            return part.get_payload(decode=True)
+    raise ValueError("no file in the upload")

@@ -141,6 +141,7 @@ def add(
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-fetch arXiv metadata of items already in the issue; summary text is untouched.")] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, max=64, metavar="N", help="Summaries requested at once (default 4).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the input tokens each paper would send, and the total; call no LLM, write nothing.")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="Send the summaries through the OpenAI Batch API (half the price, done within 24 h); finish with `digest batch collect`.")] = False,
 ) -> None:
     """Fetch papers from arXiv, summarize them and add them to an issue.
 
@@ -176,10 +177,12 @@ def add(
         reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
     if force and refresh:
         raise typer.BadParameter("use either --force or --refresh, not both")
+    if batch and (dry_run or not settings.use_llm):
+        raise typer.BadParameter("--batch needs OPENAI_API_KEY (and no --offline or --dry-run)")
     pipeline = AddPipeline(settings, workspace, reporter)
     report = AddReport(target)
     try:
-        pipeline.run(inputs, target, force=force, refresh=refresh, dry_run=dry_run, report=report)
+        pipeline.run(inputs, target, force=force, refresh=refresh, dry_run=dry_run, batch=batch, report=report)
     except KeyboardInterrupt:
         _err(f"digest: interrupted: {_summary_line(report)}; rerun the same command to finish (nothing is paid twice)")
         raise typer.Exit(130) from None
@@ -188,8 +191,12 @@ def add(
         reporter.close()
     if dry_run:
         _print_plan(report, settings.model)
+    if report.batch_id:
+        typer.echo(report.batch_id)
+        _err(f"digest: batch {report.batch_id} submitted with {report.count('batched')} requests; "
+             f"`digest batch status` follows it, `digest batch collect` adds the items when it is done")
     _err(f"digest: {_summary_line(report)}")
-    added = report.count("added") + report.count("refreshed") + report.count("planned")
+    added = report.count("added") + report.count("refreshed") + report.count("planned") + report.count("batched")
     skipped, failed = report.count("skipped"), report.count("failed")
     if failed and not (added or skipped):
         raise typer.Exit(EXIT_ERROR)
@@ -209,6 +216,9 @@ def _print_plan(report: Any, model: str) -> None:
 
 
 def _summary_line(report: Any) -> str:
+    if report.count("batched"):
+        return (f"{report.count('batched')} queued in the batch, {report.count('added')} added from the cache, "
+                f"{report.count('skipped')} skipped, {report.count('failed')} failed in {report.issue}")
     if report.count("planned"):
         return f"{report.count('planned')} planned, {report.count('skipped')} skipped, {report.count('failed')} failed in {report.issue}"
     counts = [f"{report.count(status)} {status}" for status in ("added", "refreshed", "skipped", "failed")
@@ -349,6 +359,76 @@ def new(
     workspace.create_issue(name, title)
     workspace.set_current_issue(name)
     _err(f"digest: created {name}; it is now the current issue")
+
+
+batch_app = typer.Typer(cls=DigestGroup, help="Follow and collect `digest add --batch` jobs.\n\n"
+                        "Example: digest batch status && digest batch collect", no_args_is_help=True,
+                        rich_markup_mode=None)
+app.add_typer(batch_app, name="batch")
+
+
+def _batch_pipeline() -> tuple[Any, Any]:
+    from .pipeline import AddPipeline
+    from .progress import make_reporter
+
+    settings, workspace = _settings()
+    if not settings.use_llm:
+        raise WorkspaceError("batches need OPENAI_API_KEY (and no DIGEST_OFFLINE)")
+    reporter = make_reporter(settings.model, settings.price)
+    return AddPipeline(settings, workspace, reporter), reporter
+
+
+@batch_app.command("status")
+def batch_status(
+    batch_id: Annotated[Optional[str], typer.Argument(metavar="BATCH", help="A batch id (default: every batch of this workspace).")] = None,
+) -> None:
+    """Print each batch: id, status, requests done, issue.
+
+    Example: digest batch status
+    """
+    from . import batch as batches
+
+    pipeline, reporter = _batch_pipeline()
+    try:
+        records = [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+        for record in records:
+            remote = batches.fetch(pipeline.summarizer.client, record["id"])
+            typer.echo(f"{record['id']}\t{batches.describe(remote)}\t{record['issue']}\t{len(record['entries'])} papers")
+        if not records:
+            _err("digest: no batches in this workspace (digest add --batch ID... starts one)")
+    finally:
+        pipeline.close()
+        reporter.close()
+
+
+@batch_app.command("collect")
+def batch_collect(
+    batch_id: Annotated[Optional[str], typer.Argument(metavar="BATCH", help="A batch id (default: every batch of this workspace).")] = None,
+) -> None:
+    """Add the items of finished batches to their issues; collecting twice is harmless.
+
+    Example: digest batch collect
+    """
+    from . import batch as batches
+    from .pipeline import AddReport
+
+    pipeline, reporter = _batch_pipeline()
+    failed = 0
+    try:
+        records = [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+        for record in records:
+            report = AddReport(record["issue"])
+            remote = pipeline.collect(record, report)
+            if remote.status != "completed":
+                _err(f"digest: batch {record['id']} is {batches.describe(remote)}; collect it later")
+                continue
+            failed += report.count("failed")
+            _err(f"digest: batch {record['id']}: {_summary_line(report)}")
+    finally:
+        pipeline.close()
+        reporter.close()
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 def main() -> None:

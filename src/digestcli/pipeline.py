@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
-from .errors import DigestError, Interrupted, LLMSetupError, PdfError, WorkspaceError
+from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
 from .ids import parse_many
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
@@ -61,6 +61,7 @@ class Outcome:
 class AddReport:
     issue: str
     outcomes: list[Outcome] = field(default_factory=list)
+    batch_id: str = ""  # --batch: the batch that was created
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -202,7 +203,7 @@ class AddPipeline:
             self._http.close()
 
     def run(self, inputs: list[str], issue: str, *, force: bool = False, refresh: bool = False,
-            dry_run: bool = False, report: AddReport | None = None) -> AddReport:
+            dry_run: bool = False, batch: bool = False, report: AddReport | None = None) -> AddReport:
         """Add each input to ``issue``. Outcomes are appended to ``report`` as they happen,
         so a caller that is interrupted still knows what was saved."""
         report = report if report is not None else AddReport(issue)
@@ -245,11 +246,13 @@ class AddPipeline:
                 report.outcomes.append(self._refresh_one(result, issue, str(arxiv_id)))
             else:
                 queue.append((str(arxiv_id), result))
-        self._add_all(queue, issue, report, backup=force, dry_run=dry_run)
+        self._add_all(queue, issue, report, backup=force, dry_run=dry_run, batch=batch)
+        if batch:
+            self._submit_batch(issue, report)
         return report
 
     def _add_all(self, queue: list[tuple[str, Paper]], issue: str, report: AddReport, *,
-                 backup: bool, dry_run: bool) -> None:
+                 backup: bool, dry_run: bool, batch: bool = False) -> None:
         """Each paper in its own worker: download (throttled), extract (process pool),
         summarize (at most ``jobs`` at once), save. A paper's LLM call starts as soon as
         its own text is ready. Ctrl-C stops new work, waits for summaries already being
@@ -265,6 +268,8 @@ class AddPipeline:
                     return
                 if dry_run:
                     outcome = self._plan_one(paper, given)
+                elif batch:
+                    outcome = self._batch_one(paper, issue, given, backup=backup, queued=f"{queued_at}#{index:05d}")
                 else:
                     outcome = self._add_one(paper, issue, given, backup=backup, queued=f"{queued_at}#{index:05d}")
             except BaseException as error:  # never let a worker die silently
@@ -339,20 +344,31 @@ class AddPipeline:
         try:
             text = self._paper_text(paper)
             summary, context_tokens = self._summarize(paper, text)
-            self.reporter.stage(name, "saving")
-            tokenizer = self.counter.name if self.counter else ""
+        except Interrupted as error:
+            return Outcome(given, "interrupted", str(error))
+        except DigestError as error:
+            self.reporter.fail(f"{name}: {error}" if not str(error).startswith(name) else str(error))
+            return Outcome(given, "failed", str(error))
+        return self._save(paper, text, summary, context_tokens, issue, given, backup=backup, queued=queued)
+
+    def _save(self, paper: Paper, text: PaperText, summary: Summary, context_tokens: int, issue: str, given: str,
+              *, backup: bool = False, queued: str = "", extra: dict[str, Any] | None = None) -> Outcome:
+        """Write the item (under the issue lock); the summary is already cached."""
+        name = paper.id.base
+        self.reporter.stage(name, "saving")
+        tokenizer = self.counter.name if self.counter else ""
+        try:
             with self.workspace.lock(issue):
                 # --force regenerates the summary; the notes under the marker belong to the user.
                 body = format_body(summary.fields, self._existing_notes(issue, paper.id.filename))
                 meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
                 if queued:
                     meta["provenance"]["queued"] = queued  # keeps the command's order when build sorts
+                meta["provenance"].update(extra or {})
                 if backup and self.workspace.has_item(issue, paper.id.filename):
                     saved = self.workspace.backup_item(issue, paper.id.filename)
                     self.reporter.notice(f"kept the previous {paper.id.filename}.md as {saved.name}")
                 path = self.workspace.write_item(issue, Item(paper.id.filename, meta, body))
-        except Interrupted as error:
-            return Outcome(given, "interrupted", str(error))
         except DigestError as error:
             self.reporter.fail(f"{name}: {error}" if not str(error).startswith(name) else str(error))
             return Outcome(given, "failed", str(error))
@@ -402,6 +418,73 @@ class AddPipeline:
         overhead = sum(counter.count(m["content"]) + 4 for m in build_messages(prompts, paper, text, ""))
         context = select_context(text, max(200, self.settings.input_budget - overhead), counter)
         return context, context.tokens + overhead
+
+    def _batch_one(self, paper: Paper, issue: str, given: str, *, backup: bool, queued: str) -> Outcome:
+        """--batch: everything up to the LLM request, which goes into the batch (unless it is cached)."""
+        from .batch import BatchEntry, paper_to_dict, text_to_dict
+
+        assert isinstance(self.summarizer, LLMSummarizer) and self.counter is not None
+        text = self._paper_text(paper)
+        context, sent = self._context(paper, text, self.counter, self.summarizer.prompts)
+        if self.summarizer.is_cached(paper, text, context):
+            summary = self.summarizer.summarize(paper, text, context)
+            return self._save(paper, text, summary, sent, issue, given, backup=backup, queued=queued)
+        entry = BatchEntry(custom_id=paper.id.versioned, given=given, queued=queued, paper=paper_to_dict(paper),
+                           messages=build_messages(self.summarizer.prompts, paper, text, context.text),
+                           text=text_to_dict(text), context_tokens=sent)
+        self.reporter.stage(paper.id.base, "summary", f"{sent} tokens queued for the batch")
+        return Outcome(given, "batched", "", paper.id.filename, plan={"entry": entry, "tokens": sent})
+
+    def _submit_batch(self, issue: str, report: AddReport) -> None:
+        from . import batch
+
+        entries = [o.plan["entry"] for o in sorted(report.outcomes, key=lambda o: o.position)
+                   if o.status == "batched" and o.plan]
+        if not entries:
+            return
+        assert isinstance(self.summarizer, LLMSummarizer)
+        record = batch.submit(self.summarizer.client, entries, self.summarizer.request_params,
+                              issue=issue, model=self.settings.model)
+        self.batches.save(record)
+        report.batch_id = record["id"]
+
+    @property
+    def batches(self) -> Any:
+        from .batch import BatchStore
+
+        return BatchStore(self.workspace.root / ".digest" / "batches")
+
+    def collect(self, record: dict[str, Any], report: AddReport) -> Any:
+        """Write the items of a finished batch. Returns the batch as the server describes it."""
+        from . import batch as batches
+
+        assert isinstance(self.summarizer, LLMSummarizer)
+        remote = batches.fetch(self.summarizer.client, record["id"])
+        if remote.status != "completed":
+            return remote
+        found = batches.answers(self.summarizer.client, remote)
+        issue = record["issue"]
+        for entry in record["entries"]:
+            paper = batches.paper_from_dict(entry["paper"])
+            given = entry["given"]
+            if self.workspace.has_item(issue, paper.id.filename):
+                message = f"{paper.id.base} is already in {issue}; skipped"
+                report.outcomes.append(Outcome(given, "skipped", message, paper.id.filename))
+                continue
+            answer = found.get(entry["custom_id"], "the batch has no answer for it")
+            try:
+                if isinstance(answer, str):
+                    raise LLMError(answer)
+                summary = self.summarizer.summarize_reply(paper, entry["messages"], answer)
+            except DigestError as error:
+                message = f"{paper.id.base}: {error}; `digest add {paper.id.base}` summarizes it directly"
+                self.reporter.fail(message)
+                report.outcomes.append(Outcome(given, "failed", message))
+                continue
+            report.outcomes.append(self._save(paper, batches.text_from_dict(entry["text"]), summary,
+                                              entry["context_tokens"], issue, given, queued=entry["queued"],
+                                              extra={"batch": record["id"]}))
+        return remote
 
     def _plan_one(self, paper: Paper, given: str) -> Outcome:
         """--dry-run: the tokens this paper would send; no LLM call, no file written."""

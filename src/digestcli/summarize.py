@@ -193,14 +193,44 @@ class LLMSummarizer:
     def summarize(self, paper: Paper, text: PaperText, context: Context) -> Summary:
         messages = build_messages(self.prompts, paper, text, context.text)
         key = self.cache_key(paper, messages)
-        hit = self.cache.get(key)
-        if hit is not None:
-            fields, _ = validate_fields(hit.get("fields", {}))
-            if fields is not None:
-                usage = Usage(**hit.get("usage", {}))
-                return Summary(fields, "openai", self.model, self.prompts.hash, usage, cached=True)
-        sent_tokens = sum(self.counter.count(m["content"]) + 4 for m in messages)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
         fields, usage = self._complete(messages, paper)
+        return self._keep(paper, messages, key, fields, usage)
+
+    def summarize_reply(self, paper: Paper, messages: list[dict[str, str]], response: dict[str, Any]) -> Summary:
+        """A summary from a chat completion that came back some other way (the Batch API).
+
+        Validated like a direct answer; an invalid one gets the same single repair
+        request, made directly. Cached under the same key as a direct request.
+        """
+        from openai.types.chat import ChatCompletion
+
+        key = self.cache_key(paper, messages)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        try:
+            first = self._reply(ChatCompletion.model_validate(response))
+        except ValueError as error:  # pydantic's ValidationError is a ValueError
+            raise LLMError(f"{paper.id}: the batch answer is not a chat completion ({type(error).__name__})") from None
+        fields, usage = self._complete(messages, paper, first)
+        return self._keep(paper, messages, key, fields, usage)
+
+    def _cached(self, key: str) -> Summary | None:
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        fields, _ = validate_fields(hit.get("fields", {}))
+        if fields is None:
+            return None
+        return Summary(fields, "openai", self.model, self.prompts.hash, Usage(**hit.get("usage", {})), cached=True)
+
+    def _keep(self, paper: Paper, messages: list[dict[str, str]], key: str, fields: SummaryFields,
+              usage: Usage) -> Summary:
+        """Cache a completed answer (before any item is written: a crash after this pays nothing twice)."""
+        sent_tokens = sum(self.counter.count(m["content"]) + 4 for m in messages)
         warnings = []
         if usage.input_tokens and usage.input_tokens < TRUNCATION_RATIO * sent_tokens:
             warnings.append(
@@ -216,8 +246,9 @@ class LLMSummarizer:
         })
         return Summary(fields, "openai", self.model, self.prompts.hash, usage, cached=False, warnings=tuple(warnings))
 
-    def _complete(self, messages: list[dict[str, str]], paper: Paper) -> tuple[SummaryFields, Usage]:
-        reply = self._call(messages, self.max_output_tokens)
+    def _complete(self, messages: list[dict[str, str]], paper: Paper,
+                  first: "_Reply | None" = None) -> tuple[SummaryFields, Usage]:
+        reply = first if first is not None else self._call(messages, self.max_output_tokens)
         usage = reply.usage
         cut_off = reply.finish_reason == "length"
         data = extract_json_object(reply.content) or {}
@@ -245,26 +276,31 @@ class LLMSummarizer:
             raise LLMError(f"{paper.id}: model returned invalid output twice (fields: {names})")
         return fields, usage
 
+    def request_params(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> dict[str, Any]:
+        """The chat completion request, with the richest response format this server has accepted."""
+        step = self._steps[0]
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0,
+            "max_tokens": max_tokens or self.max_output_tokens,
+        }
+        if step == "json_schema":
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "paper_summary", "strict": True, "schema": summary_json_schema()},
+            }
+        elif step == "json_object":
+            params["response_format"] = {"type": "json_object"}
+        if step != "text":
+            params["seed"] = 0
+        return params
+
     def _call(self, messages: list[dict[str, str]], max_tokens: int) -> _Reply:
         import openai
 
         while True:
-            step = self._steps[0]
-            params: dict[str, Any] = {
-                "model": self.model,
-                "messages": messages,
-                "temperature": 0,
-                "max_tokens": max_tokens,
-            }
-            if step == "json_schema":
-                params["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "paper_summary", "strict": True, "schema": summary_json_schema()},
-                }
-            elif step == "json_object":
-                params["response_format"] = {"type": "json_object"}
-            if step != "text":
-                params["seed"] = 0
+            params = self.request_params(messages, max_tokens)
             self.calls += 1
             try:
                 response = self.client.chat.completions.create(**params)
