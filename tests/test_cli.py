@@ -83,7 +83,7 @@ def test_help_of_every_command_shows_an_example(command: str | None) -> None:
 
 
 def test_every_readme_command_is_registered() -> None:
-    assert set(COMMANDS) == {"init", "add", "build", "list", "show", "rm", "new", "batch"}
+    assert set(COMMANDS) == {"init", "add", "build", "list", "show", "rm", "new", "batch", "check"}
 
 
 # -- init -------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def test_batch_with_unknown_id_and_broken_pdf_lands_the_rest(workspace: Path, fa
     unknown = [line for line in lines if UNKNOWN_ID in line]
     assert len(unknown) == 1
     assert unknown[0].startswith("digest: error:") and "no such paper" in unknown[0]
-    warnings = [line for line in lines if line.startswith("digest: warning:")]
+    warnings = [line for line in lines if line.startswith("digest: warning:") and "PDF" in line]
     assert len(warnings) == 1 and LLAVA.id in warnings[0] and "abstract" in warnings[0]
     assert item_meta(workspace, "issue-1", MEZO.id)["provenance"]["text_source"] == "pdf"
     assert item_meta(workspace, "issue-1", LLAVA.id)["provenance"]["text_source"] == "abstract"

@@ -8,6 +8,7 @@ the child's environment is built explicitly so no real key or URL leaks in.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import GOOD_SUMMARY
+from conftest import GOOD_SUMMARY, LLAVA_SUMMARY, summary_for
+from fakes import chat_completion
 from papers import LLAVA, MEZO
 
 pytestmark = pytest.mark.subprocess
@@ -89,11 +91,12 @@ def assert_complete_newsletter(text: str) -> None:
 
 def test_init_add_build_with_the_llm_prints_a_complete_newsletter(tmp_path: Path, fake_arxiv,
                                                                     fake_openai) -> None:
+    fake_openai.responder = lambda request: chat_completion(json.dumps(summary_for(request)))
     add, newsletter = init_add_build(tmp_path, child_env(tmp_path / "cache", fake_arxiv, fake_openai))
     assert len(fake_openai.chat_requests()) == 2
     assert add.stderr.splitlines()[-1].startswith("digest: 2 added, 0 skipped, 0 failed in issue-1")
     assert_complete_newsletter(newsletter)
-    assert GOOD_SUMMARY["tldr"] in newsletter
+    assert GOOD_SUMMARY["tldr"] in newsletter and LLAVA_SUMMARY["tldr"] in newsletter
     assert f"[Code]({GOOD_SUMMARY['code_url']})" in newsletter
 
 

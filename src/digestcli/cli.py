@@ -233,6 +233,7 @@ def build(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to render (default: the current issue).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
     style: Annotated[str, typer.Option(metavar="STYLE", help="Template style (templates/<style>.md.j2).")] = "newsletter",
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse to build when an item states a number or name its paper does not contain.")] = False,
 ) -> None:
     """Render an issue as one newsletter Markdown file with Jekyll front matter.
 
@@ -246,6 +247,12 @@ def build(
     info = workspace.load_issue(name)
     with workspace.lock(name):  # a consistent snapshot even while `digest add` writes
         items = workspace.items(name)
+    unverified = _unverified_claims(items, settings.cache_dir)
+    for key, listed in unverified.items():
+        _err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
+    if strict and unverified:
+        raise WorkspaceError(f"--strict: {len(unverified)} item(s) state claims their paper does not support; "
+                             "fix them or list them under accepted_claims (see `digest check`)")
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
                         sections=settings.sections, workspace=workspace.root, style=style)
@@ -256,6 +263,82 @@ def build(
     path = out / post_filename(info)
     write_atomic(path, text)
     _err(f"digest: wrote {path}")
+
+
+def _unverified_claims(items: list[Any], cache_dir: Path) -> dict[str, list[str]]:
+    """Item key -> its claims not found in the paper (checked again when the paper's text is cached)."""
+    from .files import JsonCache
+    from .grounding import item_verdict, stored_unverified
+
+    cache = JsonCache(cache_dir / "text")
+    found: dict[str, list[str]] = {}
+    for item in items:
+        verdict = item_verdict(item, cache)
+        listed = ([f"{c.field}: {c.text}" for c in verdict.unverified] if verdict is not None
+                  else stored_unverified(item))
+        if listed:
+            found[item.key] = listed
+    return found
+
+
+@app.command()
+def check(
+    issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to check (default: the current issue).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """Check every number and named dataset, benchmark or model of each item against its paper.
+
+    Prints, per item, each claim and the page it was found on (0 = abstract or
+    comment). Exit 1 when a claim is not found: fix the text, or list the claim
+    under accepted_claims in the item's front matter.
+
+    Example: digest check issue-3
+    """
+    from .files import JsonCache
+    from .grounding import item_verdict
+
+    settings, workspace = _settings()
+    name = issue or settings.current_issue
+    workspace.load_issue(name)
+    items = workspace.items(name)
+    cache = JsonCache(settings.cache_dir / "text")
+    missing = [item for item in items if item_verdict(item, cache) is None]
+    if missing:
+        _fetch_texts(settings, workspace, [str(item.meta.get("arxiv_id", item.key)) for item in missing])
+    report, bad = [], 0
+    for item in items:
+        verdict = item_verdict(item, cache)
+        if verdict is None:
+            _err(f"digest: warning: {item.key}: the paper's text is not available; not checked")
+            continue
+        bad += bool(verdict.unverified)
+        report.append({"item": item.key, "title": item.title, **verdict.to_meta(),
+                       "findings": [{"field": f.claim.field, "claim": f.claim.text, "kind": f.claim.kind,
+                                     "page": f.page} for f in verdict.findings]})
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        for entry in report:
+            typer.echo(f"{entry['item']}  {entry['title']}: {entry['claims']} claims, {entry['found']} found")
+            for finding in entry["findings"]:
+                where = "NOT FOUND" if finding["page"] is None else (
+                    "abstract/comment" if finding["page"] == 0 else f"page {finding['page']}")
+                typer.echo(f"  {finding['field']:<13} {finding['claim']:<24} {where}")
+    _err(f"digest: {len(report)} items checked, {bad} with claims not found in their paper")
+    if bad:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _fetch_texts(settings: Any, workspace: Any, arxiv_ids: list[str]) -> None:
+    """Download and extract the papers whose text is not cached (so `check` can read them)."""
+    from .pipeline import AddPipeline
+    from .progress import LineReporter
+
+    pipeline = AddPipeline(settings.with_flags(offline=True), workspace, LineReporter())
+    try:
+        pipeline.fetch_texts(arxiv_ids)
+    finally:
+        pipeline.close()
 
 
 @app.command(name="list")

@@ -71,6 +71,7 @@ class PaperText:
     code_links: tuple[str, ...] = ()
     warning: str = ""  # why the PDF was not used, if it was not
     text_hash: str = ""
+    page_texts: tuple[str, ...] = ()  # cleaned text of each PDF page, for grounding checks
 
     def text_of(self, *kinds: str) -> str:
         return "\n\n".join(s.text for s in self.sections if s.kind in kinds)

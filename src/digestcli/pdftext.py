@@ -291,4 +291,5 @@ def paper_text(paper: Paper, pdf: bytes | None, pages: list[str] | None = None,
     body = tuple(s for s in sections if s.kind != "abstract")
     links = find_code_links(paper.comment, paper.abstract, raw)
     full = (abstract, *body)
-    return PaperText(full, page_count, "pdf", tuple(links), "", sha256_hex("\n".join(s.text for s in full)))
+    return PaperText(full, page_count, "pdf", tuple(links), "", sha256_hex("\n".join(s.text for s in full)),
+                     tuple(cleaned))

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from . import grounding
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
 from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
+from .files import JsonCache
 from .ids import parse_many
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
@@ -194,6 +196,7 @@ class AddPipeline:
         self._busy_lock = threading.Lock()
         self._llm_busy = 0
         self._extractor = Extractor(0)
+        self._texts = JsonCache(settings.cache_dir / "text")
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
         if self.counter is not None and self.counter.notice:
             reporter.notice(self.counter.notice)
@@ -365,6 +368,8 @@ class AddPipeline:
                 if queued:
                     meta["provenance"]["queued"] = queued  # keeps the command's order when build sorts
                 meta["provenance"].update(extra or {})
+                verdict = self._ground(paper, summary)
+                meta["provenance"]["grounding"] = verdict.to_meta()
                 if backup and self.workspace.has_item(issue, paper.id.filename):
                     saved = self.workspace.backup_item(issue, paper.id.filename)
                     self.reporter.notice(f"kept the previous {paper.id.filename}.md as {saved.name}")
@@ -374,6 +379,10 @@ class AddPipeline:
             return Outcome(given, "failed", str(error))
         for warning in summary.warnings:
             self.reporter.warn(f"{name}: {warning}")
+        if verdict.unverified:
+            listed = "; ".join(f"{c.field}: {c.text}" for c in verdict.unverified)
+            self.reporter.warn(f"{name}: {len(verdict.unverified)} claim(s) not found in the paper ({listed}); "
+                               f"check them, then fix the text or list them under accepted_claims")
         if not summary.cached:
             self.reporter.spent(name, summary.usage.input_tokens, summary.usage.output_tokens)
         how = "cached summary, 0 tokens" if summary.cached else (
@@ -381,6 +390,21 @@ class AddPipeline:
             if summary.backend != "offline" else "offline extractive summary")
         self.reporter.stage(name, "saved", f"{path.relative_to(self.workspace.root)} ({how})")
         return Outcome(given, "added", str(path), paper.id.filename, summary)
+
+    def fetch_texts(self, inputs: list[str]) -> None:
+        """Metadata, PDF and text of each paper, into the text cache (for `digest check`)."""
+        ids, _ = parse_many(inputs)
+        for result in self.arxiv.fetch_papers(ids).values():
+            if isinstance(result, DigestError):
+                self.reporter.warn(str(result))
+            else:
+                self._paper_text(result)
+
+    def _ground(self, paper: Paper, summary: Summary) -> grounding.Verdict:
+        """Every number and name of the summary looked up in the paper's text (cached by _paper_text)."""
+        record = self._texts.get(grounding.text_cache_key(paper.id.versioned)) or grounding.source_record(
+            paper.abstract, paper.comment, ())
+        return grounding.check(summary.fields.model_dump(), grounding.source_from_record(record))
 
     def _existing_notes(self, issue: str, key: str) -> str:
         """The text under the notes marker of an item already on disk ('' if none)."""
@@ -411,6 +435,9 @@ class AddPipeline:
                 text = paper_text(paper, pdf, pages=pages)
         if text.warning:
             self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
+        # Kept for `digest check` and for grounding items collected from a batch later.
+        self._texts.put(grounding.text_cache_key(paper.id.versioned),
+                        grounding.source_record(paper.abstract, paper.comment, text.page_texts))
         return text
 
     def _context(self, paper: Paper, text: PaperText, counter: TokenCounter, prompts: Any) -> tuple[Any, int]:

@@ -1,0 +1,260 @@
+"""Grounding: every number and every named dataset, benchmark or model in a summary is found in the paper.
+
+A summary states claims a reader cannot check: "85.1% on ScienceQA", "12x less
+memory", "a 30-billion parameter model". This module pulls those claims out
+of each summary field and looks each one up in the paper's own text (abstract,
+arXiv comment, and every PDF page), after normalising number forms
+(85.1 % / 85.1%, 12x / 12× / 12 times / 12-fold, 30-billion / 30B / 30 billion,
+1,000 / 1000), case, hyphens and spaces. A claim that is found keeps the page
+it was found on; one that is not is reported as unverified.
+
+Pure: no network, no LLM; fast enough to run on every add and every build.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9, "t": 1e12,
+          "trillion": 1e12}
+_UNIT = (r"%|percent(?:age points?)?|×|x\b|times\b|-?fold\b|points?\b|pp\b|pts?\b|"
+         r"thousand\b|million\b|billion\b|trillion\b|[KMBT]\b")
+NUMBER = re.compile(
+    r"(?<![\w.,])(?<![A-Za-z]-)(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    rf"(?:[ \u00a0\u202f-]?(?P<unit>{_UNIT}))?",
+    re.IGNORECASE,
+)
+# Named things: acronyms (GLUE, MMLU), inner capitals (ScienceQA, LLaMA, MeZO), names with digits
+# (WikiText-103, SST-2, GPT-4, LLaMA-7B, A100).
+NAME = re.compile(r"(?<![\w-])(?:[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)(?![\w-])")
+_COMMON = {"tl", "dr", "ai", "ml", "vs", "ok", "id", "us", "eg", "ie"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    field: str  # the summary field it came from
+    text: str  # as written in the summary, e.g. "85.1%" or "WikiText-103"
+    kind: str  # "number" or "name"
+
+
+@dataclass(frozen=True)
+class Finding:
+    claim: Claim
+    page: int | None  # 0 = abstract or comment, 1.. = PDF page; None = not found
+
+    @property
+    def found(self) -> bool:
+        return self.page is not None
+
+
+@dataclass
+class Verdict:
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def unverified(self) -> list[Claim]:
+        return [f.claim for f in self.findings if not f.found]
+
+    def to_meta(self) -> dict[str, Any]:
+        """What an item's provenance keeps."""
+        return {
+            "claims": len(self.findings),
+            "found": sum(1 for f in self.findings if f.found),
+            "unverified": [f"{c.field}: {c.text}" for c in self.unverified],
+        }
+
+
+# -- numbers -----------------------------------------------------------------------
+
+
+def _unit_kind(unit: str) -> tuple[str, float]:
+    """(kind, scale) of a unit: % | x | pt | n (a count, scaled) | plain."""
+    u = unit.lower().strip()
+    if not u:
+        return "plain", 1.0
+    if u.startswith("%") or u.startswith("percent"):
+        return ("pt" if "point" in u else "%"), 1.0
+    if u in ("×", "x", "times") or u.endswith("fold"):
+        return "x", 1.0
+    if u.startswith(("point", "pp", "pt")):
+        return "pt", 1.0
+    return "n", SCALES[u]
+
+
+def numbers(text: str) -> list[tuple[str, str, float]]:
+    """(as written, kind, value) of each number in ``text``; value already scaled (30B -> 3e10)."""
+    found = []
+    for match in NUMBER.finditer(text):
+        unit = match.group("unit") or ""
+        if unit in ("K", "M", "B", "T", "k", "m", "b", "t") and not unit.isupper():
+            unit = ""  # "5 m" or "3 b)" are not counts; only capital K/M/B/T are
+        kind, scale = _unit_kind(unit)
+        value = float(match.group("num").replace(",", "")) * scale
+        written = match.group(0) if unit else match.group("num")
+        found.append((written.strip(), kind, value))
+    return found
+
+
+def _key(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _number_index(text: str) -> dict[str, set[str]]:
+    """value key -> the kinds it appears with in ``text``."""
+    index: dict[str, set[str]] = {}
+    for _, kind, value in numbers(text):
+        index.setdefault(_key(value), set()).add(kind)
+    return index
+
+
+def _number_matches(kind: str, value: float, seen: set[str]) -> bool:
+    if not seen:
+        return False
+    if kind == "x":
+        return "x" in seen
+    if kind == "%":
+        return "%" in seen or "pt" in seen or ("plain" in seen and not float(value).is_integer())
+    if kind == "pt":
+        return bool(seen & {"pt", "%", "plain"})
+    if kind == "n":
+        return "n" in seen or "plain" in seen
+    return True  # a plain number: any form of the same value
+
+
+# -- names -------------------------------------------------------------------------
+
+
+def _is_name(token: str) -> bool:
+    letters = [c for c in token if c.isalpha()]
+    if len(token) < 2 or not letters or token.lower() in _COMMON:
+        return False
+    has_digit = any(c.isdigit() for c in token)
+    inner_capital = any(c.isupper() for c in token[1:])
+    return inner_capital or (has_digit and token[0].isupper())
+
+
+def _squash(text: str) -> str:
+    """Lower case, letters and digits only: 'WikiText-103' == 'wikitext 103' == 'Wikitext103'."""
+    return re.sub(r"[^0-9a-z]+", "", text.lower())
+
+
+def names(text: str) -> list[str]:
+    found = []
+    for match in NAME.finditer(text):
+        token = match.group(0).rstrip(".")
+        if _is_name(token):
+            found.append(token)
+    return found
+
+
+# -- claims and the paper ------------------------------------------------------------
+
+
+def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url")) -> list[Claim]:
+    """The checkable claims of each summary field, once each per field, in order."""
+    found: list[Claim] = []
+    for name, value in fields.items():
+        if name in skip or not value:
+            continue
+        text = " ".join(value) if isinstance(value, list) else str(value)
+        seen: set[str] = set()
+        for written, kind, number in numbers(text):
+            if kind == "plain" and float(number).is_integer() and number < 10:
+                continue  # "two stages", "3 tasks": too common to check
+            if written not in seen:
+                seen.add(written)
+                found.append(Claim(name, written, "number"))
+        for token in names(text):
+            if token not in seen:
+                seen.add(token)
+                found.append(Claim(name, token, "name"))
+    return found
+
+
+class PaperSource:
+    """The paper's own text, indexed once for many lookups: page 0 is the abstract and comment."""
+
+    def __init__(self, abstract: str, comment: str = "", pages: list[str] | tuple[str, ...] = ()) -> None:
+        texts = [f"{abstract}\n{comment}", *pages]
+        self._numbers = [_number_index(_dehyphenate(t)) for t in texts]
+        self._names = [_squash(t) for t in texts]
+
+    def page_of_number(self, kind: str, value: float) -> int | None:
+        key = _key(value)
+        for page, index in enumerate(self._numbers):
+            if _number_matches(kind, value, index.get(key, set())):
+                return page
+        return None
+
+    def page_of_name(self, token: str) -> int | None:
+        wanted = _squash(token)
+        variants = {wanted, wanted.removesuffix("s")} if len(wanted) >= 3 else {wanted}  # LMs -> LM
+        for page, text in enumerate(self._names):
+            if any(v and v in text for v in variants):
+                return page
+        return None
+
+
+def _dehyphenate(text: str) -> str:
+    return re.sub(r"(\w)-\n(\w)", r"\1\2", text)
+
+
+def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tuple[str, ...] = ()) -> Verdict:
+    """Look up each claim of ``fields`` in ``source``; claims listed in ``accepted`` count as found (page 0)."""
+    accepted_keys = {_squash(a) for a in accepted}
+    verdict = Verdict()
+    for claim in claims(fields):
+        if _squash(claim.text) in accepted_keys:
+            verdict.findings.append(Finding(claim, 0))
+            continue
+        if claim.kind == "number":
+            (_, kind, value), = numbers(claim.text)
+            page = source.page_of_number(kind, value)
+        else:
+            page = source.page_of_name(claim.text)
+        verdict.findings.append(Finding(claim, page))
+    return verdict
+
+
+# -- the paper text kept for later checks, and an item's verdict --------------------------
+
+
+def text_cache_key(versioned_id: str) -> str:
+    from .files import stable_hash
+    from .pdftext import EXTRACTOR_VERSION
+
+    return stable_hash({"paper": versioned_id, "extractor": EXTRACTOR_VERSION, "kind": "grounding-text"})
+
+
+def source_record(abstract: str, comment: str, pages: tuple[str, ...]) -> dict[str, Any]:
+    return {"abstract": abstract, "comment": comment, "pages": list(pages)}
+
+
+def source_from_record(record: dict[str, Any]) -> PaperSource:
+    return PaperSource(record.get("abstract", ""), record.get("comment", ""), record.get("pages", []))
+
+
+def item_fields(body: str) -> dict[str, Any]:
+    """The summary fields of an item body as a person may have edited it (notes excluded)."""
+    from .store import parse_body
+
+    parts = parse_body(body)
+    return {k: v for k, v in parts.items() if k != "notes"}
+
+
+def item_verdict(item: Any, cache: Any) -> Verdict | None:
+    """The item's verdict against its paper's text in ``cache`` (a JsonCache), or None when the
+    text is not cached (then the verdict stored at add time is all there is)."""
+    record = cache.get(text_cache_key(str(item.meta.get("arxiv_id", ""))))
+    if record is None:
+        return None
+    accepted = item.meta.get("accepted_claims") or []
+    return check(item_fields(item.body), source_from_record(record), [str(a) for a in accepted])
+
+
+def stored_unverified(item: Any) -> list[str]:
+    grounding = (item.meta.get("provenance") or {}).get("grounding") or {}
+    accepted = {_squash(str(a)) for a in item.meta.get("accepted_claims") or []}
+    return [c for c in grounding.get("unverified", []) if _squash(c.split(": ", 1)[-1]) not in accepted]

@@ -1,0 +1,174 @@
+"""Grounding: numbers and names in summaries are looked up in the paper; altered ones are flagged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import GOOD_SUMMARY
+from digestcli.grounding import PaperSource, check, claims, numbers
+from digestcli.pdftext import paper_text
+from digestcli.summarize import OfflineSummarizer
+from fakes import chat_completion
+from papers import LLAVA, MEZO, SHARED_CORPUS, llava_pdf, mezo_pdf
+from test_cli import digest, item_file
+from test_pdftext import paper_from_feed
+
+
+@pytest.mark.parametrize("claim, paper, found", [
+    ("85.1%", "a relative score of 85.1 % compared with", True),
+    ("85.1 %", "reaches 85.1% on the benchmark", True),
+    ("85.1%", "Table 2: 85.1 | 80.3", True),           # decimals in a table carry no % sign
+    ("90%", "trained for 90 epochs", False),            # an integer percentage needs its % sign
+    ("12x", "uses 12× less memory", True),
+    ("12×", "a 12-fold reduction", True),
+    ("12x", "12 times less memory", True),
+    ("12x", "12 tasks", False),                         # a multiplier is not any 12
+    ("2.7B", "a 2.7 billion parameter model", True),
+    ("30-billion", "we train a 30B model", True),
+    ("1.8 trillion", "1,800 billion tokens", True),
+    ("1,000", "1000 examples", True),
+    ("158K", "158,000 samples", True),
+    ("0.46 points", "improves by 0.46 on average", True),
+    ("87.3%", "reaches 85.1% accuracy", False),
+], ids=lambda value: str(value))
+def test_number_forms_are_normalised_before_lookup(claim: str, paper: str, found: bool) -> None:
+    (_, kind, value), = numbers(claim)
+    assert (PaperSource("", "", [paper]).page_of_number(kind, value) is not None) is found
+
+
+@pytest.mark.parametrize("name, paper, found", [
+    ("WikiText-103", "results on Wikitext 103 and", True),
+    ("ScienceQA", "the Science-QA benchmark", True),
+    ("LLaMA-7B", "we fine-tune llama 7b", True),
+    ("LMs", "large LM fine-tuning", True),
+    ("MMLU", "GLUE and SuperGLUE", False),
+])
+def test_names_are_matched_ignoring_case_hyphens_and_spaces(name: str, paper: str, found: bool) -> None:
+    assert (PaperSource("", "", [paper]).page_of_name(name) is not None) is found
+
+
+def test_claims_are_numbers_and_named_things_per_field() -> None:
+    found = claims({"results": "85.1% on ScienceQA with GPT-4, 12x less memory in 2 stages.",
+                    "key_insights": ["LLaMA-7B fits on one A100."], "short_name": "LLaVA"})
+    assert [(c.field, c.text, c.kind) for c in found] == [
+        ("results", "85.1%", "number"), ("results", "12x", "number"),
+        ("results", "ScienceQA", "name"), ("results", "GPT-4", "name"),
+        ("key_insights", "LLaMA-7B", "name"), ("key_insights", "A100", "name"),
+    ]
+
+
+def _source(feed, pdf: bytes) -> tuple[PaperSource, object]:
+    paper = paper_from_feed(feed)
+    text = paper_text(paper, pdf)
+    return PaperSource(paper.abstract, paper.comment, text.page_texts), text
+
+
+TRUE_MEZO = {
+    "tldr": "MeZO fine-tunes LMs with forward passes only and trains a 30-billion parameter model on one A100.",
+    "whats_new": "An in-place zeroth-order optimizer, MeZO, adapted from ZO-SGD.",
+    "how_it_works": "It perturbs parameters with one Gaussian vector regenerated from a random seed.",
+    "key_insights": ["Up to 12x memory reduction.", "Works with LoRA and prefix tuning."],
+    "results": "On SST-2 MeZO reaches 90.5% versus 91.9% for fine-tuning, beating in-context learning by 7.2 points.",
+}
+
+
+def test_true_summary_of_a_paper_is_found_with_pages() -> None:
+    source, _ = _source(MEZO, mezo_pdf())
+    verdict = check(TRUE_MEZO, source)
+    assert verdict.unverified == []
+    pages = {f.claim.text: f.page for f in verdict.findings}
+    assert pages["12x"] == 0 and pages["90.5%"] >= 1  # 12x is in the abstract; SST-2 results only in the PDF
+
+
+@pytest.mark.parametrize("field, true, altered", [
+    ("results", "90.5%", "93.5%"),                 # a changed figure
+    ("key_insights", "12x", "16x"),                # a wrong multiplier
+    ("tldr", "30-billion", "70-billion"),          # a wrong scale
+    ("results", "SST-2", "HellaSwag"),             # an invented benchmark
+    ("whats_new", "ZO-SGD", "AdamW-8bit"),         # an invented method
+], ids=["figure", "multiplier", "scale", "benchmark", "method"])
+def test_altered_claim_is_flagged_in_its_field_only(field: str, true: str, altered: str) -> None:
+    source, _ = _source(MEZO, mezo_pdf())
+    summary = json.loads(json.dumps(TRUE_MEZO).replace(true, altered))
+    verdict = check(summary, source)
+    assert [(c.field, c.text) for c in verdict.unverified] == [(field, altered)]
+
+
+def test_accepted_claims_count_as_found() -> None:
+    source, _ = _source(MEZO, mezo_pdf())
+    summary = {**TRUE_MEZO, "results": "MeZO is 16x cheaper."}
+    assert check(summary, source).unverified
+    assert check(summary, source, accepted=["16x"]).unverified == []
+
+
+@pytest.mark.parametrize("feed, pdf", [(MEZO, mezo_pdf), (LLAVA, llava_pdf)], ids=["mezo", "llava"])
+def test_offline_summary_passes_the_checker_by_construction(feed, pdf) -> None:
+    source, text = _source(feed, pdf())
+    fields = OfflineSummarizer().summarize(paper_from_feed(feed), text).fields.model_dump()
+    assert check(fields, source).unverified == []
+
+
+def _corpus_pdfs() -> list:
+    folder = SHARED_CORPUS / "pdf"
+    found = sorted(p for p in folder.glob("*.pdf") if "truncated" not in p.stem) if folder.is_dir() else []
+    if not found:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared corpus not found at {folder}"))]
+    return [pytest.param(p, id=p.stem) for p in found]
+
+
+@pytest.mark.parametrize("pdf_path", _corpus_pdfs())
+def test_offline_summary_of_each_real_corpus_paper_passes_the_checker(pdf_path: Path) -> None:
+    from test_pdftext import corpus_paper
+
+    paper = corpus_paper(pdf_path)
+    text = paper_text(paper, pdf_path.read_bytes())
+    fields = OfflineSummarizer().summarize(paper, text).fields.model_dump()
+    assert check(fields, PaperSource(paper.abstract, paper.comment, text.page_texts)).unverified == []
+
+
+# -- through the commands --------------------------------------------------------------------
+
+
+def test_add_stores_the_verdict_and_check_prints_each_claim(workspace: Path, fake_arxiv, fake_openai) -> None:
+    fake_openai.responder = lambda request: chat_completion(json.dumps({**GOOD_SUMMARY, **TRUE_MEZO}))
+    assert digest("add", MEZO.id).exit_code == 0
+    meta = yaml.safe_load(item_file(workspace, "issue-1", MEZO.id).read_text(encoding="utf-8").split("---")[1])
+    assert meta["provenance"]["grounding"]["unverified"] == []
+    result = digest("check")
+    assert result.exit_code == 0, result.output
+    assert "90.5%" in result.stdout and "NOT FOUND" not in result.stdout
+
+
+def test_a_hand_edited_wrong_figure_is_flagged_by_check_and_build(workspace: Path, fake_arxiv, fake_openai) -> None:
+    fake_openai.responder = lambda request: chat_completion(json.dumps({**GOOD_SUMMARY, **TRUE_MEZO}))
+    assert digest("add", MEZO.id).exit_code == 0
+    path = item_file(workspace, "issue-1", MEZO.id)
+    path.write_text(path.read_text(encoding="utf-8").replace("90.5%", "95.5%"), encoding="utf-8")
+    checked = digest("check")
+    assert checked.exit_code == 1
+    assert any("95.5%" in line and "NOT FOUND" in line for line in checked.stdout.splitlines())
+    built = digest("build")
+    assert built.exit_code == 0 and "95.5%" in built.stdout
+    assert f"digest: warning: {MEZO.id}: claims not found in the paper: results: 95.5%" in built.stderr
+    strict = digest("build", "--strict")
+    assert strict.exit_code == 1 and strict.stdout == ""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("---\n", "---\naccepted_claims: ['95.5%']\n", 1), encoding="utf-8")
+    assert digest("build", "--strict").exit_code == 0
+    assert digest("check").exit_code == 0
+
+
+def test_check_downloads_the_paper_when_its_text_is_not_cached(workspace: Path, fake_arxiv, fake_openai,
+                                                               isolated_env: Path) -> None:
+    import shutil
+
+    fake_openai.responder = lambda request: chat_completion(json.dumps({**GOOD_SUMMARY, **TRUE_MEZO}))
+    assert digest("add", MEZO.id).exit_code == 0
+    shutil.rmtree(isolated_env / "text")
+    result = digest("check")
+    assert result.exit_code == 0, result.output
+    assert "90.5%" in result.stdout
