@@ -88,7 +88,9 @@ class Extractor:
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                # Wait for the workers to exit: one still starting up when the interpreter exits
+                # reads a closed pipe and prints "Bad file descriptor" on our stderr.
+                self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
 
 
