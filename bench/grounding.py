@@ -1,5 +1,8 @@
 """Grounding checker accuracy: share of altered claims flagged, share of true claims wrongly flagged.
 
+Evidence quotes too: a sentence of the paper is a true quote; the same
+sentence with one figure changed is an altered one.
+
 For each corpus paper, true claims are numbers and names the paper really
 contains, each rewritten in another surface form (85.1 % -> 85.1%, 12x -> 12×,
 30-billion -> 30B, WikiText-103 -> Wikitext 103) so that normalisation is
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 from common import corpus_pdfs
 
@@ -77,9 +81,18 @@ def main() -> None:
             seen.add(token)
             variant = token.replace("-", " ") if "-" in token else token.lower().capitalize()
             pairs.append(("name", variant, rng.choice(INVENTED)))
+        sentences = [x for x in re.split(r"(?<=[.!?])\s+", " ".join(full.split()))
+                     if 8 <= len(x.split()) <= 30 and re.search(r"\d+\.\d+|\d+%", x)]
+        for sentence in rng.sample(sentences, min(8, len(sentences))):
+            number = re.search(r"\d+\.\d+|\d+(?=%)", sentence).group(0)
+            changed = f"{float(number) + 1.3:g}" if "." in number else str(int(number) + 3)
+            pairs.append(("quote", sentence.replace("  ", " "), sentence.replace(number, changed, 1)))
         for kind, true_claim, alt_claim in pairs:
-            true_bad = bool(check({"results": f"The paper reports {true_claim} here."}, source).unverified)
-            alt_bad = bool(check({"results": f"The paper reports {alt_claim} here."}, source).unverified)
+            def flagged(claim: str) -> bool:
+                fields = {"evidence": [claim]} if kind == "quote" else {"results": f"The paper reports {claim} here."}
+                return bool(check(fields, source).unverified)
+
+            true_bad, alt_bad = flagged(true_claim), flagged(alt_claim)
             true_total += 1
             true_flagged += true_bad
             alt_total += 1

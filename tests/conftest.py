@@ -26,6 +26,8 @@ GOOD_SUMMARY = {
     "key_insights": ["Memory use equals inference.", "Task prompts make zeroth-order fine-tuning work."],
     "results": "Up to 12x memory reduction; a 30-billion parameter model trains on one A100 80GB GPU.",
     "code_url": "https://github.com/princeton-nlp/MeZO",
+    "evidence": ["with a single A100 80GB GPU, MeZO can train a 30-billion parameter model",
+                 "with up to 12x memory reduction"],
 }
 
 LLAVA_SUMMARY = {  # true to tests/papers.py's LLaVA paper, so it passes the grounding check
@@ -36,6 +38,8 @@ LLAVA_SUMMARY = {  # true to tests/papers.py's LLaVA paper, so it passes the gro
     "key_insights": ["Machine-generated instruction data works for multimodal models."],
     "results": "A 85.1% relative score compared with GPT-4, and 92.53% accuracy on ScienceQA with GPT-4.",
     "code_url": None,
+    "evidence": ["LLaVA yields a 85.1% relative score compared with GPT-4",
+                 "reaches a new state-of-the-art accuracy of 92.53%"],
 }
 
 

@@ -172,3 +172,35 @@ def test_check_downloads_the_paper_when_its_text_is_not_cached(workspace: Path, 
     result = digest("check")
     assert result.exit_code == 0, result.output
     assert "90.5%" in result.stdout
+
+
+# -- evidence quotes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("quote, found", [
+    ("MeZO reaches 90.5% accuracy compared with 91.9% for full fine-tuning", True),        # verbatim
+    ("MeZO  reaches 90.5 % accuracy compared with 91.9% for full fine tuning", True),      # spacing, a hyphen
+    ("MeZO reaches 97.5% accuracy on every benchmark we tried, beating GPT-4", False),     # invented
+    ("MeZO reaches 93.5% accuracy compared with 91.9% for full fine-tuning", False),       # one figure changed
+    ("It works.", False),                                                                    # too short to count
+], ids=["verbatim", "near", "invented", "changed-figure", "too-short"])
+def test_evidence_quotes_are_found_verbatim_or_nearly(quote: str, found: bool) -> None:
+    source, _ = _source(MEZO, mezo_pdf())
+    verdict = check({"evidence": [quote]}, source)
+    assert [f.found for f in verdict.findings] == [found]
+    if found:
+        assert verdict.findings[0].page >= 1
+
+
+def test_a_fabricated_quote_from_the_model_is_flagged_by_check(workspace: Path, fake_arxiv, fake_openai) -> None:
+    invented = "MeZO beats every optimizer on all of SuperGLUE by a wide margin"
+    answer = {**GOOD_SUMMARY, **TRUE_MEZO, "evidence": [GOOD_SUMMARY["evidence"][0], invented]}
+    fake_openai.responder = lambda request: chat_completion(json.dumps(answer))
+    added = digest("add", MEZO.id)
+    assert added.exit_code == 0
+    assert f"evidence: {invented}" in added.stderr
+    checked = digest("check", "--json")
+    assert checked.exit_code == 1
+    findings = json.loads(checked.stdout)[0]["findings"]
+    quotes = {f["claim"]: f["page"] for f in findings if f["kind"] == "quote"}
+    assert quotes[invented] is None and quotes[GOOD_SUMMARY["evidence"][0]] == 0

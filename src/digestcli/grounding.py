@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+QUOTE_MATCH = 90.0  # rapidfuzz partial_ratio for an evidence quote to count as found
 SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9, "t": 1e12,
           "trillion": 1e12}
 _UNIT = (r"%|percent(?:age points?)?|×|x\b|times\b|-?fold\b|points?\b|pp\b|pts?\b|"
@@ -152,7 +153,7 @@ def names(text: str) -> list[str]:
 # -- claims and the paper ------------------------------------------------------------
 
 
-def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url")) -> list[Claim]:
+def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url", "evidence")) -> list[Claim]:
     """The checkable claims of each summary field, once each per field, in order."""
     found: list[Claim] = []
     for name, value in fields.items():
@@ -180,6 +181,23 @@ class PaperSource:
         texts = [f"{abstract}\n{comment}", *pages]
         self._numbers = [_number_index(_dehyphenate(t)) for t in texts]
         self._names = [_squash(t) for t in texts]
+        self._prose = [_prose(t) for t in texts]
+
+    def page_of_quote(self, quote: str, threshold: float = QUOTE_MATCH) -> int | None:
+        """The page holding ``quote`` word for word, or nearly (rapidfuzz partial ratio >= threshold:
+        PDF extraction breaks some words and symbols, models change a character here and there)."""
+        wanted = _prose(quote)
+        if len(wanted) < 12:
+            return None  # too short to stand as evidence
+        for page, text in enumerate(self._prose):
+            if wanted in text:
+                return page
+        from rapidfuzz import fuzz
+
+        for page, text in enumerate(self._prose):
+            if fuzz.partial_ratio(wanted, text, score_cutoff=threshold):
+                return page
+        return None
 
     def page_of_number(self, kind: str, value: float) -> int | None:
         key = _key(value)
@@ -197,6 +215,11 @@ class PaperSource:
         return None
 
 
+def _prose(text: str) -> str:
+    """Lower case, one space between words, no hyphenation breaks: how quotes are compared."""
+    return " ".join(_dehyphenate(text).lower().split())
+
+
 def _dehyphenate(text: str) -> str:
     return re.sub(r"(\w)-\n(\w)", r"\1\2", text)
 
@@ -205,6 +228,12 @@ def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tup
     """Look up each claim of ``fields`` in ``source``; claims listed in ``accepted`` count as found (page 0)."""
     accepted_keys = {_squash(a) for a in accepted}
     verdict = Verdict()
+    for quote in fields.get("evidence") or []:
+        claim = Claim("evidence", str(quote), "quote")
+        page = 0 if _squash(claim.text) in accepted_keys else source.page_of_quote(claim.text)
+        if page and not all(source.page_of_number(kind, value) is not None for _, kind, value in numbers(claim.text)):
+            page = None  # nearly the paper's sentence, but with a figure the paper does not have
+        verdict.findings.append(Finding(claim, page))
     for claim in claims(fields):
         if _squash(claim.text) in accepted_keys:
             verdict.findings.append(Finding(claim, 0))
@@ -244,6 +273,12 @@ def item_fields(body: str) -> dict[str, Any]:
     return {k: v for k, v in parts.items() if k != "notes"}
 
 
+def _fields_of(item: Any) -> dict[str, Any]:
+    """The body's fields plus the evidence quotes kept in the provenance."""
+    evidence = (item.meta.get("provenance") or {}).get("evidence") or []
+    return {**item_fields(item.body), "evidence": [str(q) for q in evidence]}
+
+
 def item_verdict(item: Any, cache: Any) -> Verdict | None:
     """The item's verdict against its paper's text in ``cache`` (a JsonCache), or None when the
     text is not cached (then the verdict stored at add time is all there is)."""
@@ -251,7 +286,7 @@ def item_verdict(item: Any, cache: Any) -> Verdict | None:
     if record is None:
         return None
     accepted = item.meta.get("accepted_claims") or []
-    return check(item_fields(item.body), source_from_record(record), [str(a) for a in accepted])
+    return check(_fields_of(item), source_from_record(record), [str(a) for a in accepted])
 
 
 def stored_unverified(item: Any) -> list[str]:

@@ -174,6 +174,7 @@ def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: i
             # Milliseconds keep the order of a batch when build sorts by creation time.
             "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "body_hash": body_hash(body),
+            "evidence": list(fields.evidence),  # quotes the model gave for its figures (checked by grounding)
         },
     }
 

@@ -19,6 +19,9 @@ class SummaryFields(BaseModel):
     key_insights: list[str] = Field(min_length=1, max_length=8, description="Key insights, one sentence each")
     results: str = Field(min_length=1, description="Main results with the paper's own numbers")
     code_url: str | None = Field(default=None, description="Code repository URL stated in the paper, or null")
+    evidence: list[str] = Field(default_factory=list, max_length=16,
+                                description="Short verbatim quotes from the paper backing the figures and names "
+                                            "in results and key_insights")
 
     @field_validator("short_name", "tldr", "whats_new", "how_it_works", "results")
     @classmethod
@@ -35,6 +38,11 @@ class SummaryFields(BaseModel):
         if not cleaned:
             raise ValueError("must contain at least one insight")
         return cleaned
+
+    @field_validator("evidence")
+    @classmethod
+    def _quotes(cls, value: list[str]) -> list[str]:
+        return [" ".join(v.split()) for v in value if v and v.strip()]
 
     @field_validator("code_url")
     @classmethod

@@ -27,9 +27,10 @@ from .pdftext import EXTRACTOR_VERSION
 from .text import split_sentences
 
 PROMPT_NAMES = ("system.md.j2", "user.md.j2", "repair.md.j2")
-SUMMARY_SCHEMA_VERSION = "1"
+SUMMARY_SCHEMA_VERSION = "2"  # 2: evidence quotes
 TRUNCATION_RATIO = 0.5  # server counted under half of what we sent: it cut the input
 FIELD_NAMES = tuple(SummaryFields.model_fields)
+OPTIONAL_FIELDS = ("evidence",)  # an answer without them is still a summary
 
 
 # -- prompts ------------------------------------------------------------------
@@ -94,6 +95,7 @@ def summary_json_schema() -> dict[str, Any]:
             "key_insights": {"type": "array", "items": text},
             "results": text,
             "code_url": {"type": ["string", "null"]},
+            "evidence": {"type": "array", "items": text},
         },
         "required": list(FIELD_NAMES),
         "additionalProperties": False,
@@ -257,7 +259,10 @@ class LLMSummarizer:
             return fields, usage
         if fields is None and not problems:
             problems = {"object": "no JSON object found"}
-        failed = [name for name in FIELD_NAMES if name in problems or name not in data]
+        # Missing optional fields are asked for only when the whole answer is being redone anyway.
+        redo = cut_off or not data
+        failed = [name for name in FIELD_NAMES
+                  if name in problems or (name not in data and (redo or name not in OPTIONAL_FIELDS))]
         if cut_off and not failed:
             failed = list(FIELD_NAMES)
         failed = [name for name in failed if name in FIELD_NAMES] or list(FIELD_NAMES)
@@ -453,5 +458,6 @@ class OfflineSummarizer:
             key_insights=insights or [not_stated],
             results=" ".join(results) or not_stated,
             code_url=text.code_links[0] if text.code_links else None,
+            evidence=results + insights,  # the paper's own sentences: found by construction
         )
         return Summary(fields, self.backend, self.model, "", Usage(), cached=False)
