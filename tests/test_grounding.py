@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import GOOD_SUMMARY
-from digestcli.grounding import PaperSource, check, claims, numbers
+from digestcli.grounding import PaperSource, check, claims, names, numbers
 from digestcli.pdftext import paper_text
 from digestcli.summarize import OfflineSummarizer
 from fakes import chat_completion
@@ -204,3 +204,34 @@ def test_a_fabricated_quote_from_the_model_is_flagged_by_check(workspace: Path, 
     findings = json.loads(checked.stdout)[0]["findings"]
     quotes = {f["claim"]: f["page"] for f in findings if f["kind"] == "quote"}
     assert quotes[invented] is None and quotes[GOOD_SUMMARY["evidence"][0]] == 0
+
+
+@pytest.mark.parametrize("pdf_path", _corpus_pdfs())
+def test_true_and_altered_claims_on_each_real_corpus_paper(pdf_path: Path) -> None:
+    """True figures and names of a real paper, restated in other forms, pass; altered ones are flagged
+    field by field (an altered figure is one the paper does not contain in any form)."""
+    from test_pdftext import corpus_paper
+
+    paper = corpus_paper(pdf_path)
+    text = paper_text(paper, pdf_path.read_bytes())
+    source = PaperSource(paper.abstract, paper.comment, text.page_texts)
+    full = "\n".join(text.page_texts)
+    percents = list(dict.fromkeys(v for _, kind, v in numbers(full) if kind == "%"))[:4]
+    present = {round(v, 6) for _, _, v in numbers(full)}
+    named = list(dict.fromkeys(t for t in names(full) if "-" in t or t.isupper()))[:4]
+    if not percents and not named:
+        pytest.skip(f"{pdf_path.name}: no percentages or names to check")
+    true = {"results": " and ".join(f"{v:g} %" for v in percents) or "none",
+            "key_insights": [f"It is evaluated on {n.replace('-', ' ')}." for n in named] or ["none"]}
+    assert check(true, source).unverified == []
+    absent = []
+    for value in percents:
+        changed = value + 1.37
+        while round(changed, 6) in present:
+            changed += 1.37
+        absent.append(f"{changed:.2f}%")
+    altered = {"results": " and ".join(absent) or "none",
+               "key_insights": [f"It is evaluated on {n}-Ultra9." for n in named] or ["none"]}
+    flagged = {(c.field, c.text) for c in check(altered, source).unverified}
+    expected = {("results", a) for a in absent} | {("key_insights", f"{n}-Ultra9") for n in named}
+    assert flagged == expected
