@@ -57,19 +57,17 @@ def text_from_dict(data: dict[str, Any]) -> PaperText:
     return PaperText((), data["pages"], data["source"], tuple(data["code_links"]), "", data["text_hash"])
 
 
-def _api(what: str, call: Any) -> Any:
+def _api(what: str, call: Any, server: str = "the LLM server", model: str = "") -> Any:
     import openai
+
+    from .summarize import api_error
 
     try:
         return call()
-    except openai.AuthenticationError:
-        raise LLMError(f"{what}: the server rejected the API key (HTTP 401); set OPENAI_API_KEY") from None
-    except openai.NotFoundError:
-        raise LLMError(f"{what}: not found on the server (HTTP 404); does it offer the Batch API?") from None
-    except openai.APIStatusError as error:
-        raise LLMError(f"{what} failed with HTTP {error.status_code}") from None
     except openai.APIError as error:
-        raise LLMError(f"{what} failed ({type(error).__name__})") from None
+        if isinstance(error, openai.NotFoundError):
+            raise LLMError(f"{what}: not found on {server} (HTTP 404); does it offer the Batch API?") from None
+        raise LLMError(f"{what}: {api_error(error, server, model)}") from None
 
 
 class BatchStore:

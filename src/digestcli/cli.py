@@ -461,6 +461,11 @@ def _batch_pipeline() -> tuple[Any, Any]:
     return AddPipeline(settings, workspace, reporter), reporter
 
 
+def _batch_records(pipeline: Any, batch_id: str | None) -> list[dict[str, Any]]:
+    """The one batch asked for, or every batch of the workspace."""
+    return [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+
+
 @batch_app.command("status")
 def batch_status(
     batch_id: Annotated[Optional[str], typer.Argument(metavar="BATCH", help="A batch id (default: every batch of this workspace).")] = None,
@@ -473,7 +478,7 @@ def batch_status(
 
     pipeline, reporter = _batch_pipeline()
     try:
-        records = [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+        records = _batch_records(pipeline, batch_id)
         for record in records:
             remote = batches.fetch(pipeline.summarizer.client, record["id"])
             typer.echo(f"{record['id']}\t{batches.describe(remote)}\t{record['issue']}\t{len(record['entries'])} papers")
@@ -498,7 +503,7 @@ def batch_collect(
     pipeline, reporter = _batch_pipeline()
     failed = 0
     try:
-        records = [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+        records = _batch_records(pipeline, batch_id)
         for record in records:
             report = AddReport(record["issue"])
             remote = pipeline.collect(record, report)

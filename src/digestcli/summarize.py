@@ -318,27 +318,8 @@ class LLMSummarizer:
                     self._steps.pop(0)  # this server does not speak that feature; try the next
                     continue
                 raise LLMError(f"LLM server refused the request (HTTP {error.status_code}): {_short(error)}") from None
-            except openai.AuthenticationError:
-                raise LLMSetupError(
-                    f"LLM server {self.server} rejected the API key (HTTP 401); set OPENAI_API_KEY to a valid key, "
-                    "or unset it to use the offline summarizer"
-                ) from None
-            except openai.PermissionDeniedError:
-                raise LLMSetupError(f"LLM server {self.server} denied access to model '{self.model}' (HTTP 403)") from None
-            except openai.NotFoundError:
-                raise LLMSetupError(
-                    f"model '{self.model}' not found on {self.server} (HTTP 404); choose one with --model or DIGEST_MODEL"
-                ) from None
-            except openai.RateLimitError:
-                raise LLMError(f"LLM server {self.server} kept rate limiting (HTTP 429) after retries") from None
-            except openai.APITimeoutError:
-                raise LLMError(f"LLM server {self.server} timed out after retries") from None
-            except openai.APIConnectionError:
-                raise LLMError(f"cannot reach LLM server {self.server}; check OPENAI_BASE_URL") from None
-            except openai.APIStatusError as error:
-                raise LLMError(f"LLM server {self.server} failed with HTTP {error.status_code} after retries") from None
             except openai.APIError as error:
-                raise LLMError(f"LLM server {self.server} answered unusably ({type(error).__name__})") from None
+                raise api_error(error, self.server, self.model) from None
             return self._reply(response)
 
     def _reply(self, response: Any) -> _Reply:
@@ -356,6 +337,28 @@ class LLMSummarizer:
             finish_reason=choice.finish_reason or "",
             usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
         )
+
+
+def api_error(error: Any, server: str, model: str) -> LLMError:
+    """The one line a user needs for an openai SDK error (after the SDK's own retries). Never the key."""
+    import openai
+
+    if isinstance(error, openai.AuthenticationError):
+        return LLMSetupError(f"LLM server {server} rejected the API key (HTTP 401); set OPENAI_API_KEY to a valid "
+                             "key, or unset it to use the offline summarizer")
+    if isinstance(error, openai.PermissionDeniedError):
+        return LLMSetupError(f"LLM server {server} denied access to model '{model}' (HTTP 403)")
+    if isinstance(error, openai.NotFoundError):
+        return LLMSetupError(f"model '{model}' not found on {server} (HTTP 404); choose one with --model or DIGEST_MODEL")
+    if isinstance(error, openai.RateLimitError):
+        return LLMError(f"LLM server {server} kept rate limiting (HTTP 429) after retries")
+    if isinstance(error, openai.APITimeoutError):
+        return LLMError(f"LLM server {server} timed out after retries")
+    if isinstance(error, openai.APIConnectionError):
+        return LLMError(f"cannot reach LLM server {server}; check OPENAI_BASE_URL")
+    if isinstance(error, openai.APIStatusError):
+        return LLMError(f"LLM server {server} failed with HTTP {error.status_code} after retries")
+    return LLMError(f"LLM server {server} answered unusably ({type(error).__name__})")
 
 
 def _squash(text: str) -> str:
