@@ -341,6 +341,30 @@ def _fetch_texts(settings: Any, workspace: Any, arxiv_ids: list[str]) -> None:
         pipeline.close()
 
 
+@app.command()
+def export(
+    issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to export (default: the current issue).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="json, bibtex or csv.")] = "json",
+) -> None:
+    """Print an issue's items as JSON, BibTeX or CSV on stdout.
+
+    Example: digest export issue-3 --format bibtex > issue-3.bib
+    """
+    from .export import FORMATS, export as export_items
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
+    settings, workspace = _settings()
+    name = issue or settings.current_issue
+    workspace.load_issue(name)
+    from .render import order_items
+
+    with workspace.lock(name):
+        items = workspace.items(name)
+    ordered = [i for section in order_items(items, settings.sections) for i in section.source_items]
+    sys.stdout.write(export_items(ordered, fmt))
+
+
 @app.command(name="list")
 def list_(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to list items of (default: list issues).")] = None,

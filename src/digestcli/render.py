@@ -41,6 +41,7 @@ class RenderItem:
 class RenderSection:
     name: str
     items: list[RenderItem]
+    source_items: list[Item] = field(default_factory=list)  # the same items, as stored
 
 
 def to_render_item(item: Item) -> RenderItem:
@@ -80,7 +81,11 @@ def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSect
         return (order if isinstance(order, int) else math.inf, when, item.key)
 
     names = sorted(groups, key=lambda name: (rank.get(name, len(rank)), name))
-    return [RenderSection(name, [to_render_item(i) for i in sorted(groups[name], key=item_key)]) for name in names]
+    sections = []
+    for name in names:
+        ordered = sorted(groups[name], key=item_key)
+        sections.append(RenderSection(name, [to_render_item(i) for i in ordered], ordered))
+    return sections
 
 
 def _template(style: str, workspace: Path | None) -> Any:
