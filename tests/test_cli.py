@@ -577,3 +577,19 @@ def test_force_and_refresh_together_are_a_usage_error(workspace: Path, fake_arxi
     result = digest("add", MEZO.id, "--force", "--refresh")
     assert result.exit_code == 2
     assert "--force or --refresh" in result.stderr
+
+
+def test_add_with_section_title_note_and_quote(workspace: Path, fake_arxiv, fake_openai) -> None:
+    result = digest("add", MEZO.id, "--section", "Efficient Training", "--title", "MeZO: fine-tuning at inference memory",
+                    "--note", "We tried it on a 7B model: it works. See [our post](https://example.com/p).",
+                    "--quote", "Fine-tuning with just forward passes")
+    assert result.exit_code == 0, result.stderr
+    meta = item_meta(workspace, "issue-1", MEZO.id)
+    assert meta["section"] == "Efficient Training" and meta["paper_title"] == MEZO.title
+    built = digest("build").stdout
+    assert "## Efficient Training" in built and "### MeZO: fine-tuning at inference memory" in built
+    assert "> Fine-tuning with just forward passes" in built
+    assert "We tried it on a 7B model: it works. See [our post](https://example.com/p)." in built  # verbatim
+    again = digest("add", MEZO.id, "--force", "--note", "We tried it on a 7B model: it works. See [our post](https://example.com/p).")
+    assert again.exit_code == 0
+    assert item_file(workspace, "issue-1", MEZO.id).read_text(encoding="utf-8").count("We tried it on a 7B") == 1

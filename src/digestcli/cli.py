@@ -141,6 +141,10 @@ def add(
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-fetch arXiv metadata of items already in the issue; summary text is untouched.")] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, max=64, metavar="N", help="Summaries requested at once (default 4).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the input tokens each paper would send, and the total; call no LLM, write nothing.")] = False,
+    section: Annotated[Optional[str], typer.Option("--section", metavar="NAME", help="Newsletter section of the items (default: Research).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", metavar="TEXT", help="Your own heading for the item instead of the paper's title.")] = None,
+    note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Your commentary, published verbatim under the summary.")] = None,
+    quote: Annotated[Optional[str], typer.Option("--quote", metavar="TEXT", help="A quote shown under the item's heading.")] = None,
     batch: Annotated[bool, typer.Option("--batch", help="Send the summaries through the OpenAI Batch API (half the price, done within 24 h); finish with `digest batch collect`.")] = False,
 ) -> None:
     """Fetch papers from arXiv, summarize them and add them to an issue.
@@ -151,7 +155,7 @@ def add(
     Example: digest add 2305.17333 arXiv:2304.08485 --issue issue-3
     """
     from .ids import read_id_lines
-    from .pipeline import AddPipeline, AddReport
+    from .pipeline import AddPipeline, AddReport, ItemOptions
 
     inputs = list(ids or [])
     if "-" in inputs:
@@ -182,7 +186,9 @@ def add(
     pipeline = AddPipeline(settings, workspace, reporter)
     report = AddReport(target)
     try:
-        pipeline.run(inputs, target, force=force, refresh=refresh, dry_run=dry_run, batch=batch, report=report)
+        options = ItemOptions(section=section or "", title=title or "", note=note or "", quote=quote or "")
+        pipeline.run(inputs, target, force=force, refresh=refresh, dry_run=dry_run, batch=batch, report=report,
+                     options=options)
     except KeyboardInterrupt:
         _err(f"digest: interrupted: {_summary_line(report)}; rerun the same command to finish (nothing is paid twice)")
         raise typer.Exit(130) from None

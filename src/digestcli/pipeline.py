@@ -59,6 +59,16 @@ class Outcome:
     position: int = 0  # place in the command's queue (outcomes arrive in completion order)
 
 
+@dataclass(frozen=True)
+class ItemOptions:
+    """What the author sets on the items of one `digest add`: section, own title, note, quote."""
+
+    section: str = ""
+    title: str = ""
+    note: str = ""
+    quote: str = ""
+
+
 @dataclass
 class AddReport:
     issue: str
@@ -198,6 +208,7 @@ class AddPipeline:
         self._llm_busy = 0
         self._extractor = Extractor(0)
         self._texts = JsonCache(settings.cache_dir / "text")
+        self.options = ItemOptions()
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
         if self.counter is not None and self.counter.notice:
             reporter.notice(self.counter.notice)
@@ -207,10 +218,12 @@ class AddPipeline:
             self._http.close()
 
     def run(self, inputs: list[str], issue: str, *, force: bool = False, refresh: bool = False,
-            dry_run: bool = False, batch: bool = False, report: AddReport | None = None) -> AddReport:
+            dry_run: bool = False, batch: bool = False, report: AddReport | None = None,
+            options: ItemOptions = ItemOptions()) -> AddReport:
         """Add each input to ``issue``. Outcomes are appended to ``report`` as they happen,
         so a caller that is interrupted still knows what was saved."""
         report = report if report is not None else AddReport(issue)
+        self.options = options
         ids, bad = parse_many(inputs)
         for text, error in bad:
             report.outcomes.append(Outcome(text, "failed", str(error)))
@@ -364,8 +377,17 @@ class AddPipeline:
         try:
             with self.workspace.lock(issue):
                 # --force regenerates the summary; the notes under the marker belong to the user.
-                body = format_body(summary.fields, self._existing_notes(issue, paper.id.filename))
-                meta = item_meta(paper, text, summary, context_tokens, tokenizer, body)
+                notes = self._existing_notes(issue, paper.id.filename)
+                if self.options.note and self.options.note.strip() not in notes:
+                    notes = f"{notes.rstrip()}\n\n{self.options.note.strip()}\n".lstrip("\n")
+                body = format_body(summary.fields, notes)
+                meta = item_meta(paper, text, summary, context_tokens, tokenizer, body,
+                                 section=self.options.section or "Research")
+                if self.options.title:
+                    meta = {"title": self.options.title, "paper_title": paper.title,
+                            **{k: v for k, v in meta.items() if k != "title"}}
+                if self.options.quote:
+                    meta["quote"] = self.options.quote
                 if queued:
                     meta["provenance"]["queued"] = queued  # keeps the command's order when build sorts
                 meta["provenance"].update(extra or {})

@@ -35,6 +35,7 @@ class RenderItem:
     results: str
     notes: str
     meta: dict[str, Any] = field(default_factory=dict)
+    quote: str = ""
 
 
 @dataclass
@@ -62,6 +63,7 @@ def to_render_item(item: Item) -> RenderItem:
         results=inline_text(parts["results"]),
         notes=parts["notes"],
         meta=meta,
+        quote=inline_text(str(meta.get("quote") or "")),
     )
 
 
