@@ -353,3 +353,17 @@ def _multipart_file(body: bytes, headers: dict[str, str]) -> bytes:
         if part.get_filename():
             return part.get_payload(decode=True)
     raise ValueError("no file in the upload")
+
+
+class FakeWeb(_Server):
+    """Any web page: ``pages`` maps a path to (content type, body)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: dict[str, tuple[str, bytes]] = {}
+
+    def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if path in self.pages:
+            kind, content = self.pages[path]
+            return Reply(200, content, {"Content-Type": kind})
+        return Reply(404, b"<html><title>Not found</title></html>", {"Content-Type": "text/html"})

@@ -278,7 +278,7 @@ def test_llm_429_then_success_is_retried(workspace: Path, fake_arxiv, fake_opena
 
 def test_llm_bad_key_says_so_and_how_to_set_it(workspace: Path, fake_arxiv, fake_openai) -> None:
     fake_openai.responder = lambda request: api_error(401, "Incorrect API key provided: sk-test***", code="invalid_api_key")
-    result = digest("add", MEZO.id, LLAVA.id)
+    result = digest("add", MEZO.id, LLAVA.id, "--jobs", "1")  # one at a time: no second request is in flight
     assert result.exit_code == 1
     assert_one_line_each(result)
     errors = error_lines(result)

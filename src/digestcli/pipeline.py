@@ -8,6 +8,7 @@ LLM response is cached before that, so a killed run repeats no paid call.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,6 +21,8 @@ from .config import Settings
 from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
 from .files import JsonCache
 from .ids import parse_many
+from .links import fetch_link, is_web_link
+from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
 from .store import NOTES_MARKER, Workspace, body_hash, format_body, is_edited
@@ -138,6 +141,11 @@ def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
     return found[0] if found else ""
 
 
+def _looks_like_arxiv(url: str) -> bool:
+    """An arXiv-style address on another host (a mirror typo or a lookalike): an error, not a link."""
+    return bool(re.search(r"/(abs|pdf)/(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})", url)) or "arxiv" in url.lower()
+
+
 def is_withdrawn(paper: Paper) -> bool:
     comment = paper.comment.lower()
     return "withdrawn" in comment and ("paper has been withdrawn" in comment or comment.startswith("withdrawn"))
@@ -225,7 +233,11 @@ class AddPipeline:
         report = report if report is not None else AddReport(issue)
         self.options = options
         ids, bad = parse_many(inputs)
+        links: list[str] = []
         for text, error in bad:
+            if is_web_link(text) and not _looks_like_arxiv(text):
+                links.append(text.strip())
+                continue
             report.outcomes.append(Outcome(text, "failed", str(error)))
             self.reporter.fail(str(error))
         with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
@@ -243,6 +255,8 @@ class AddPipeline:
                 message = self._skip_message(issue, arxiv_id)
                 report.outcomes.append(Outcome(str(arxiv_id), "skipped", message, arxiv_id.filename))
                 self.reporter.notice(message)
+        for url in dict.fromkeys(links):
+            report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
         if not todo and not refreshing:
             return report
         for arxiv_id in todo + refreshing:
@@ -332,6 +346,42 @@ class AddPipeline:
             raise
         finally:
             self._extractor.close()
+
+    def _add_link(self, url: str, issue: str, *, force: bool, dry_run: bool) -> Outcome:
+        """A link that is not an arXiv paper: its page read for a title and description, filed by kind."""
+        key = link_key(url)
+        if self.workspace.has_item(issue, key) and not force:
+            message = f"{url} is already in {issue} (--force fetches it again)"
+            self.reporter.notice(message)
+            return Outcome(url, "skipped", message, key)
+        if dry_run:
+            return Outcome(url, "skipped", "links cost no tokens", key)
+        info = fetch_link(self.arxiv.http, url)
+        if info.warning:
+            self.reporter.warn(info.warning)
+        options = self.options
+        notes = f"{options.note.strip()}\n" if options.note.strip() else ""
+        description = info.description or "<!-- What is this link about? Write it here. -->"
+        body = f"{description}\n\n{NOTES_MARKER}\n{notes}"
+        meta: dict[str, Any] = {
+            "title": options.title or info.title, "section": options.section or info.section,
+            "kind": info.kind, "url": info.url, "emoji": info.emoji,
+        }
+        if info.stars is not None:
+            meta["stars"] = info.stars
+        if options.quote:
+            meta["quote"] = options.quote
+        meta["provenance"] = {"backend": "link", "fetched": not info.warning,
+                              "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                              "body_hash": body_hash(body)}
+        try:
+            with self.workspace.lock(issue):
+                path = self.workspace.write_item(issue, Item(key, meta, body))
+        except DigestError as error:
+            self.reporter.fail(f"{url}: {error}")
+            return Outcome(url, "failed", str(error))
+        self.reporter.stage(url, "saved", f"{path.relative_to(self.workspace.root)} ({info.section})")
+        return Outcome(url, "added", str(path), key)
 
     def _skip_message(self, issue: str, arxiv_id: ArxivId) -> str:
         try:

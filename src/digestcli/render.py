@@ -36,6 +36,19 @@ class RenderItem:
     notes: str
     meta: dict[str, Any] = field(default_factory=dict)
     quote: str = ""
+    link_url: str = ""  # a link item (not an arXiv paper): its address, label, emoji and stars
+    link_label: str = ""
+    emoji: str = ""
+    stars: str = ""
+
+
+_LINKS = {"repository": ("👉", "Code"), "video": ("📹", "Watch"), "article": ("📝", "Read"), "link": ("🔗", "Link")}
+
+
+def _stars(value: Any) -> str:
+    if not isinstance(value, int) or value <= 0:
+        return ""
+    return f"{value / 1000:.1f}k" if value >= 1000 else str(value)
 
 
 @dataclass
@@ -64,6 +77,10 @@ def to_render_item(item: Item) -> RenderItem:
         notes=parts["notes"],
         meta=meta,
         quote=inline_text(str(meta.get("quote") or "")),
+        link_url=safe_url(str(meta.get("url") or "")) if not meta.get("paper_url") else "",
+        emoji=_LINKS.get(str(meta.get("kind")), _LINKS["link"])[0],
+        link_label=_LINKS.get(str(meta.get("kind")), _LINKS["link"])[1],
+        stars=_stars(meta.get("stars")),
     )
 
 
@@ -117,7 +134,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
     from jinja2 import TemplateError
 
     grouped = order_items(items, sections)
-    short_names = [i.short_name for s in grouped for i in s.items]
+    papers = [i for s in grouped for i in s.items if not i.link_url]  # the summary names papers, not links
+    short_names = [i.short_name for i in papers or [i for s in grouped for i in s.items]]
     description = issue.description or default_description or _first_sentence(issue.intro) or (
         f"{issue.title}: " + ", ".join(short_names) if short_names else issue.title)
     tags = list(dict.fromkeys([*newsletter_tags, *issue.tags]))

@@ -26,7 +26,8 @@ _URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "[": "%5B", "]": "%5D"})
 
 def inline_text(text: str) -> str:
     """One line of plain prose, safe to place anywhere in the Markdown body."""
-    text = " ".join(str(text).split())  # one paragraph: no blank line can end the field's block
+    text = re.sub(r"<!--.*?(-->|$)", " ", str(text), flags=re.S)  # comments are notes to the author, unpublished
+    text = " ".join(text.split())  # one paragraph: no blank line can end the field's block
     text = text.translate(_HTML)
     text = _BRACKETS.sub(r"\\\1", text)
     text = _BRACES.sub("&#123;", text)
@@ -38,6 +39,7 @@ def inline_text(text: str) -> str:
 def plain_value(text: str) -> str:
     """A front-matter string: one line without tags or angle brackets (layouts may not escape it)."""
     text = re.sub(r"<[^>]*>", " ", str(text)).replace("<", " ").replace(">", " ")
+    text = re.sub(r"\{(?=[{%])", "{ ", text)  # a layout may print it; never as a Liquid tag
     return " ".join(text.split())
 
 
