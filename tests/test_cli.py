@@ -83,7 +83,7 @@ def test_help_of_every_command_shows_an_example(command: str | None) -> None:
 
 
 def test_every_readme_command_is_registered() -> None:
-    assert set(COMMANDS) == {"init", "add", "build", "list", "show", "rm", "new", "batch", "check", "export"}
+    assert set(COMMANDS) == {"init", "add", "build", "list", "show", "rm", "new", "batch", "check", "export", "mv", "star"}
 
 
 # -- init -------------------------------------------------------------------------
@@ -593,3 +593,37 @@ def test_add_with_section_title_note_and_quote(workspace: Path, fake_arxiv, fake
     again = digest("add", MEZO.id, "--force", "--note", "We tried it on a 7B model: it works. See [our post](https://example.com/p).")
     assert again.exit_code == 0
     assert item_file(workspace, "issue-1", MEZO.id).read_text(encoding="utf-8").count("We tried it on a 7B") == 1
+
+
+# -- mv and star -------------------------------------------------------------------------------------
+
+
+def test_mv_changes_section_and_position_keeping_the_body(filled: Path) -> None:
+    before = load_item(item_file(filled, "issue-1", LLAVA.id)).body
+    result = digest("mv", "issue-1", LLAVA.id, "--position", "1")
+    assert result.exit_code == 0, result.stderr
+    built = digest("build").stdout
+    assert built.index(LLAVA.title) < built.index(MEZO.title)
+    assert digest("mv", "issue-1", MEZO.id, "--section", "Efficient Training").exit_code == 0
+    assert "## Efficient Training" in digest("build").stdout
+    assert load_item(item_file(filled, "issue-1", LLAVA.id)).body == before
+
+
+def test_mv_to_another_issue_moves_the_file(filled: Path) -> None:
+    assert digest("new", "issue-2").exit_code == 0
+    result = digest("mv", "issue-1", MEZO.id, "--to", "issue-2")
+    assert result.exit_code == 0, result.stderr
+    assert not item_file(filled, "issue-1", MEZO.id).exists() and item_file(filled, "issue-2", MEZO.id).is_file()
+    missing = digest("mv", "issue-1", MEZO.id, "--to", "issue-2")
+    assert missing.exit_code == 1 and len(error_lines(missing)) == 1
+
+
+def test_mv_without_a_destination_is_a_usage_error(filled: Path) -> None:
+    assert digest("mv", "issue-1", MEZO.id).exit_code == 2
+
+
+def test_star_and_unstar(filled: Path) -> None:
+    assert digest("star", "issue-1", MEZO.id).exit_code == 0
+    assert item_meta(filled, "issue-1", MEZO.id)["starred"] is True
+    assert digest("star", "issue-1", MEZO.id, "--off").exit_code == 0
+    assert "starred" not in item_meta(filled, "issue-1", MEZO.id)

@@ -455,6 +455,51 @@ def rm(
 
 
 @app.command()
+def mv(
+    issue: Annotated[str, typer.Argument(metavar="ISSUE", help="Issue the item is in.")],
+    item: Annotated[str, typer.Argument(metavar="ID", help="Item id, e.g. 2305.17333.")],
+    to: Annotated[Optional[str], typer.Option("--to", metavar="ISSUE", help="Move the item to this issue.")] = None,
+    section: Annotated[Optional[str], typer.Option("--section", metavar="NAME", help="Put the item in this section.")] = None,
+    position: Annotated[Optional[int], typer.Option("--position", min=1, metavar="N", help="Place the item N-th in its section (build honours it).")] = None,
+) -> None:
+    """Move an item to another issue, another section, or another place in its section.
+
+    Example: digest mv issue-3 2305.17333 --section "Efficient Training" --position 1
+    """
+    _, workspace = _settings()
+    workspace.load_issue(issue)
+    key = _item_key(item)
+    if to is None and section is None and position is None:
+        raise typer.BadParameter("say where: --to ISSUE, --section NAME and/or --position N")
+    changes: dict[str, Any] = {}
+    if section is not None:
+        changes["section"] = section
+    if position is not None:
+        changes["order"] = position
+    path = workspace.update_item(issue, key, changes) if changes else workspace.item_path(issue, key)
+    if to is not None and to != issue:
+        path = workspace.move_item(issue, key, to)
+    _err(f"digest: {path.relative_to(workspace.root)}" + (f" in {section}" if section else "")
+         + (f" at position {position}" if position else ""))
+
+
+@app.command()
+def star(
+    issue: Annotated[str, typer.Argument(metavar="ISSUE", help="Issue the item is in.")],
+    item: Annotated[str, typer.Argument(metavar="ID", help="Item id, e.g. 2305.17333.")],
+    off: Annotated[bool, typer.Option("--off", help="Remove the star.")] = False,
+) -> None:
+    """Star an item as a favourite (the digest style marks it with (*)).
+
+    Example: digest star issue-3 2305.17333
+    """
+    _, workspace = _settings()
+    workspace.load_issue(issue)
+    path = workspace.update_item(issue, _item_key(item), {"starred": None if off else True})
+    _err(f"digest: {'unstarred' if off else 'starred'} {path.relative_to(workspace.root)}")
+
+
+@app.command()
 def new(
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Issue name (default: the next issue-N).")] = None,
     title: Annotated[Optional[str], typer.Option(metavar="TITLE", help="Issue title (default: 'Issue #N').")] = None,

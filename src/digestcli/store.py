@@ -259,6 +259,26 @@ class Workspace:
         write_atomic(backup, path.read_bytes(), self.temp_dir)
         return backup
 
+    def update_item(self, issue: str, key: str, changes: dict[str, Any]) -> Path:
+        """Set front-matter fields of an item (None removes one); the body is kept byte for byte."""
+        with self.lock(issue):
+            item = self.read_item(issue, key)
+            meta = {k: v for k, v in {**item.meta, **changes}.items() if v is not None}
+            return self.write_item(issue, Item(key, meta, item.body))
+
+    def move_item(self, issue: str, key: str, target: str) -> Path:
+        """Move an item to another issue. Written there before it is removed here: a crash keeps both."""
+        if not self.issue_exists(target):
+            self.load_issue(target)  # the friendly "no issue" error
+        first, second = sorted((issue, target))  # one lock order: two moves cannot deadlock
+        with self.lock(first), self.lock(second):
+            item = self.read_item(issue, key)
+            if self.has_item(target, key):
+                raise WorkspaceError(f"{target} already has {key}; remove one first")
+            path = self.write_item(target, Item(key, item.meta, item.body))
+            self.item_path(issue, key).unlink()
+        return path
+
     def remove_item(self, issue: str, key: str) -> Path:
         path = self.item_path(issue, key)
         if not path.is_file():
