@@ -238,17 +238,25 @@ def _summary_line(report: Any) -> str:
 def build(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to render (default: the current issue).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
-    style: Annotated[str, typer.Option(metavar="STYLE", help="Template style (templates/<style>.md.j2).")] = "newsletter",
+    style: Annotated[Optional[str], typer.Option(metavar="STYLE", help="newsletter, highlights, digest or bookmarks (all issues), or your own templates/<style>.md.j2 (default: [newsletter] style in digest.toml).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to build when an item states a number or name its paper does not contain.")] = False,
 ) -> None:
     """Render an issue as one newsletter Markdown file with Jekyll front matter.
 
     Example: digest build issue-3 > _posts/2026-11-23-issue-3.md
     """
-    from .files import write_atomic
     from .render import post_filename, render_issue
 
     settings, workspace = _settings()
+    style = style or settings.style
+    if style == "bookmarks":  # one page across every issue
+        from .render import render_bookmarks
+
+        everything = [i for name in workspace.list_issues() for i in workspace.items(name)]
+        text = render_bookmarks(everything, title=f"{settings.title}: bookmarks", layout=settings.layout,
+                                tags=settings.tags, workspace=workspace.root)
+        _write_or_print(text, out, "bookmarks.md")
+        return
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
     with workspace.lock(name):  # a consistent snapshot even while `digest add` writes
@@ -261,12 +269,18 @@ def build(
                              "fix them or list them under accepted_claims (see `digest check`)")
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
-                        sections=settings.sections, workspace=workspace.root, style=style)
+                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics)
+    _write_or_print(text, out, post_filename(info))
+
+
+def _write_or_print(text: str, out: Path | None, filename: str) -> None:
+    from .files import write_atomic
+
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    path = out / post_filename(info)
+    path = out / filename
     write_atomic(path, text)
     _err(f"digest: wrote {path}")
 

@@ -37,6 +37,8 @@ class Settings:
     image: str = ""
     sections: tuple[str, ...] = tuple(DEFAULT_SECTIONS)
     current_issue: str = "issue-1"
+    style: str = "newsletter"  # default style of `digest build`
+    topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
     # llm
     model: str = "gpt-4o-mini"
     api_key: str | None = field(default=None, repr=False)
@@ -114,6 +116,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("newsletter", "image"): ("image", str),
     ("newsletter", "sections"): ("sections", list),
     ("issue", "current"): ("current_issue", str),
+    ("newsletter", "style"): ("style", str),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
     ("llm", "input_budget"): ("input_budget", int),
@@ -146,6 +149,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     for table, entries in data.items():
         if not isinstance(entries, dict):
             raise ConfigError(f"{path}: '{table}' must be a table like [{table}]")
+        if table == "topics":  # [topics] maps arXiv categories to topics: "cs.CL" = "Language"
+            if not all(isinstance(v, str) for v in entries.values()):
+                raise ConfigError(f"{path}: every value in [topics] must be a string (a topic name)")
+            values["topics"] = dict(entries)
+            continue
         for key, value in entries.items():
             spec = _TOML_KEYS.get((table, key))
             if spec is None:

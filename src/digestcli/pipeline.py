@@ -164,6 +164,7 @@ def paper_meta(paper: Paper) -> dict[str, Any]:
         "paper_url": f"https://arxiv.org/abs/{paper.id.base}",
         "pdf_url": f"https://arxiv.org/pdf/{paper.id.versioned}",
         "comment": paper.comment,
+        "abstract": paper.abstract,
         "journal_ref": paper.journal_ref,
         "doi": paper.doi,
     }

@@ -36,6 +36,14 @@ class RenderItem:
     notes: str
     meta: dict[str, Any] = field(default_factory=dict)
     quote: str = ""
+    authors: list[str] = field(default_factory=list)
+    published: str = ""  # YYYY-MM-DD
+    year: str = ""
+    topic: str = ""  # from the primary arXiv category (highlights style)
+    starred: bool = False
+    abstract: str = ""
+    first_sentence: str = ""  # of the TL;DR (digest style)
+    anchor: str = ""  # for tables of contents (bookmarks style)
     link_url: str = ""  # a link item (not an arXiv paper): its address, label, emoji and stars
     link_label: str = ""
     emoji: str = ""
@@ -43,6 +51,32 @@ class RenderItem:
 
 
 _LINKS = {"repository": ("👉", "Code"), "video": ("📹", "Watch"), "article": ("📝", "Read"), "link": ("🔗", "Link")}
+
+
+# arXiv primary category -> topic of the highlights style; [topics] in digest.toml adds or overrides.
+TOPICS = {
+    "cs.CL": "Large Language Models", "cs.CV": "Computer Vision", "eess.IV": "Computer Vision",
+    "cs.SD": "Audio and Speech", "eess.AS": "Audio and Speech", "cs.RO": "Robotics",
+    "cs.LG": "General Methods", "stat.ML": "General Methods", "cs.AI": "General Methods", "cs.NE": "General Methods",
+}
+
+
+def topic_of(meta: dict[str, Any], overrides: dict[str, str] | None = None) -> str:
+    """The item's own `topic`, else the topic of its first mapped arXiv category."""
+    if meta.get("topic"):
+        return str(meta["topic"])
+    mapping = {**TOPICS, **(overrides or {})}
+    categories = [str(c) for c in meta.get("categories") or []]
+    for category in categories:
+        if category in mapping:
+            return mapping[category]
+    return "Other" if categories else ""
+
+
+def _anchor(item: Item) -> str:
+    from slugify import slugify
+
+    return slugify(item.title, max_length=60) or slugify(item.key)
 
 
 def _stars(value: Any) -> str:
@@ -81,6 +115,14 @@ def to_render_item(item: Item) -> RenderItem:
         emoji=_LINKS.get(str(meta.get("kind")), _LINKS["link"])[0],
         link_label=_LINKS.get(str(meta.get("kind")), _LINKS["link"])[1],
         stars=_stars(meta.get("stars")),
+        authors=[plain_value(str(a)) for a in meta.get("authors") or []],
+        published=str(meta.get("published") or "")[:10],
+        year=str(meta.get("published") or "")[:4],
+        topic=topic_of(meta),
+        starred=meta.get("starred") is True,
+        abstract=inline_text(str(meta.get("abstract") or "")),
+        first_sentence=inline_text(_first_sentence(parts["tldr"])),
+        anchor=_anchor(item),
     )
 
 
@@ -129,11 +171,15 @@ def reading_minutes(markdown: str) -> int:
 
 def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[str, ...], layout: str,
                  default_description: str, image: str, sections: tuple[str, ...],
-                 workspace: Path | None = None, style: str = "newsletter") -> str:
+                 workspace: Path | None = None, style: str = "newsletter",
+                 topics: dict[str, str] | None = None) -> str:
     import yaml
     from jinja2 import TemplateError
 
     grouped = order_items(items, sections)
+    for section in grouped:
+        for entry in section.items:
+            entry.topic = topic_of(entry.meta, topics)
     papers = [i for s in grouped for i in s.items if not i.link_url]  # the summary names papers, not links
     short_names = [i.short_name for i in papers or [i for s in grouped for i in s.items]]
     description = issue.description or default_description or _first_sentence(issue.intro) or (
@@ -145,6 +191,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
         "intro": issue.intro,
         "image": issue.image or image,
         "sections": grouped,
+        "topics": group_by_topic(grouped),
+        "items": [i for section in grouped for i in section.items],
         "issue": issue,
     }
     template = _template(style, workspace)
@@ -165,6 +213,37 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[str, ...],
+                     workspace: Path | None = None, style: str = "bookmarks") -> str:
+    """One page of every item of every issue: by year (newest first), then title."""
+    import yaml
+    from jinja2 import TemplateError
+
+    unique = {item.key: item for item in items}  # a paper kept in two issues is one bookmark
+    entries = sorted((to_render_item(i) for i in unique.values()), key=lambda e: (e.title.lower(), e.key))
+    years: dict[str, list[RenderItem]] = {}
+    for entry in entries:
+        years.setdefault(entry.year or "undated", []).append(entry)
+    ordered = [RenderSection(year, years[year]) for year in sorted(years, reverse=True)]
+    front = {"layout": layout, "title": title, "tags": list(tags), "items": len(entries)}
+    template = _template(style, workspace)
+    try:
+        text = template.render(front_matter=yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000),
+                               years=ordered, items=entries)
+    except TemplateError as error:
+        raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def group_by_topic(sections: list[RenderSection]) -> list[RenderSection]:
+    """Papers grouped by topic (in the order topics first appear); links keep their own sections."""
+    groups: dict[str, list[RenderItem]] = {}
+    for section in sections:
+        for entry in section.items:
+            groups.setdefault(entry.topic or section.name, []).append(entry)
+    return [RenderSection(name, entries) for name, entries in groups.items()]
 
 
 def _as_date(text: str) -> Any:
