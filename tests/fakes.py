@@ -74,6 +74,11 @@ class FakePaper:
         return "\n".join(lines) + "\n"
 
 
+def _stamp(iso: str) -> str:
+    """2023-05-27T00:04:41Z -> 202305270004 (the API's submittedDate form)."""
+    return iso[:16].replace("-", "").replace("T", "").replace(":", "")
+
+
 def atom_feed(papers: list[FakePaper], ids: str = "", extra_entries: str = "") -> bytes:
     head = ATOM_HEAD.format(ids=escape(ids), total=len(papers), per_page=len(papers))
     return (head + "".join(p.entry_xml() for p in papers) + extra_entries + "</feed>\n").encode()
@@ -197,6 +202,20 @@ class FakeArxiv(_Server):
     def pdf_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"].startswith("/pdf/")]
 
+    def _search(self, query: dict[str, list[str]]) -> Reply:
+        """search_query=(cat:A OR cat:B) AND submittedDate:[FROM TO], newest first, paged by start/max_results."""
+        import re as _re
+
+        text = query["search_query"][0]
+        cats = set(_re.findall(r"cat:([\w.-]+)", text))
+        low, high = _re.search(r"submittedDate:\[(\d{12}) TO (\d{12})\]", text).groups()
+        matches = sorted((p for p in self.papers.values()
+                          if cats & set(p.categories) and low <= _stamp(p.published) <= high),
+                         key=lambda p: p.published, reverse=True)
+        start, size = int(query.get("start", ["0"])[0]), int(query.get("max_results", ["10"])[0])
+        page = matches[start:start + size]
+        return Reply(200, atom_feed(page), {"Content-Type": "application/atom+xml"}, delay=self.api_delay)
+
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
         parsed = urlparse(path)
         if parsed.path == "/api/query":
@@ -204,6 +223,8 @@ class FakeArxiv(_Server):
                 if self.api_faults:
                     return self.api_faults.pop(0)
             query = parse_qs(parsed.query)
+            if "search_query" in query:
+                return self._search(query)
             ids = [i for i in ",".join(query.get("id_list", [""])).split(",") if i]
             if self.api_override is not None:
                 return self.api_override(ids)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -143,6 +144,30 @@ class ArxivClient:
             except ArxivError as error:
                 results.update({arxiv_id.base: error for arxiv_id in batch})
         return results
+
+    def search(self, categories: list[str], since: "datetime", until: "datetime", *, page_size: int = 100,
+               limit: int = 1000) -> list[Paper]:
+        """New submissions in ``categories`` between ``since`` and ``until`` (UTC), newest first.
+
+        One request per page of ``page_size``, at the API interval like every other request.
+        """
+        cats = " OR ".join(f"cat:{c}" for c in categories)
+        window = f"submittedDate:[{since:%Y%m%d%H%M} TO {until:%Y%m%d%H%M}]"
+        found: list[Paper] = []
+        start = 0
+        while start < limit:
+            params = {"search_query": f"({cats}) AND {window}", "start": str(start),
+                      "max_results": str(min(page_size, limit - start)), "sortBy": "submittedDate",
+                      "sortOrder": "descending"}
+            body = self._get_with_retries(self.api_url, params=params, throttle=self.api_throttle, what="arXiv API")
+            papers, errors = parse_atom_feed(body)
+            if errors:
+                raise ArxivError(f"arXiv API rejected the search: {errors[0][1]}")
+            found.extend(papers)
+            if len(papers) < page_size:
+                break
+            start += page_size
+        return list({paper.id.base: paper for paper in found}.values())
 
     def _fetch_batch(self, batch: list[ArxivId], retry_missing: bool) -> dict[str, Paper | ArxivError]:
         params = {"id_list": ",".join(a.versioned for a in batch), "max_results": str(len(batch))}

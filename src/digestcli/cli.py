@@ -361,6 +361,66 @@ def _fetch_texts(settings: Any, workspace: Any, arxiv_ids: list[str]) -> None:
         pipeline.close()
 
 
+def _since(text: str) -> Any:
+    """'1d', '12h', '2w' before now, or a date YYYY-MM-DD (UTC)."""
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    relative = re.fullmatch(r"(\d+)\s*([hdw])", text.strip().lower())
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return now - timedelta(hours=amount * {"h": 1, "d": 24, "w": 168}[unit])
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: use 12h, 1d, 2w or a date such as 2026-11-20", param_hint="--since") from None
+
+
+@app.command()
+def feed(
+    categories: Annotated[list[str], typer.Argument(metavar="CATEGORY", help="arXiv categories, e.g. cs.CL cs.LG.")],
+    since: Annotated[str, typer.Option("--since", metavar="WHEN", help="12h, 1d, 2w or a date (default 1d).")] = "1d",
+    match: Annotated[Optional[str], typer.Option("--match", metavar="REGEX", help="Keep papers whose title or abstract matches (case-insensitive).")] = None,
+    add: Annotated[bool, typer.Option("--add", help="Add the papers listed to the current issue (or --issue).")] = False,
+    issue: Annotated[Optional[str], typer.Option("--issue", "-i", metavar="NAME", help="Issue for --add.")] = None,
+) -> None:
+    """List new arXiv submissions in some categories: id, title, authors, first sentence.
+
+    Example: digest feed cs.CL cs.LG --since 1d --match "retrieval|RAG" --add
+    """
+    import re
+    from datetime import datetime, timezone
+
+    from .pipeline import AddPipeline, AddReport
+    from .progress import LineReporter
+    from .text import split_sentences
+
+    for category in categories:
+        if not re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", category):
+            raise typer.BadParameter(f"{category!r} is not an arXiv category such as cs.CL", param_hint="CATEGORY")
+    try:
+        pattern = re.compile(match, re.IGNORECASE) if match else None
+    except re.error as error:
+        raise typer.BadParameter(f"{match!r}: {error}", param_hint="--match") from None
+    start = _since(since)
+    settings, workspace = _settings(create=add)
+    pipeline = AddPipeline(settings.with_flags(offline=True) if not add else settings, workspace, LineReporter())
+    try:
+        papers = pipeline.feed(categories, start, datetime.now(timezone.utc), pattern)
+        for paper in papers:
+            authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+            first = (split_sentences(paper.abstract) or [""])[0]
+            typer.echo(f"{paper.id.versioned}\t{paper.title}\t{authors}\t{first}")
+        _err(f"digest: {len(papers)} new papers in {', '.join(categories)} since {start:%Y-%m-%d %H:%M} UTC")
+        if add and papers:
+            report = AddReport(issue or settings.current_issue)
+            pipeline.run([p.id.versioned for p in papers], report.issue, report=report)
+            _err(f"digest: {_summary_line(report)}")
+    finally:
+        pipeline.close()
+
+
 @app.command()
 def export(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to export (default: the current issue).")] = None,

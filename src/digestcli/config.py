@@ -252,6 +252,7 @@ layout = "post"           # Jekyll layout
 tags = ["machine learning", "papers"]
 image = ""                # optional header image URL for every issue
 sections = ["Research", "More Reads", "Open Source", "Pointers"]
+style = "newsletter"      # digest build's default: newsletter | highlights | digest | bookmarks
 
 [issue]
 current = "{current_issue}"     # where `digest add` puts items unless --issue is given

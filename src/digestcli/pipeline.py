@@ -384,6 +384,13 @@ class AddPipeline:
         self.reporter.stage(url, "saved", f"{path.relative_to(self.workspace.root)} ({info.section})")
         return Outcome(url, "added", str(path), key)
 
+    def feed(self, categories: list[str], since: datetime, until: datetime, match: Any = None) -> list[Paper]:
+        """New submissions in ``categories``, filtered by ``match`` (a compiled regex) on title and abstract."""
+        papers = self.arxiv.search(categories, since, until)
+        if match is not None:
+            papers = [p for p in papers if match.search(f"{p.title}\n{p.abstract}")]
+        return papers
+
     def _skip_message(self, issue: str, arxiv_id: ArxivId) -> str:
         try:
             edited = is_edited(self.workspace.read_item(issue, arxiv_id.filename))
