@@ -48,26 +48,53 @@ def main() -> None:
                    DIGEST_ARXIV_API_INTERVAL="0", DIGEST_PDF_INTERVAL="0")
     backend = "an OpenAI-compatible LLM" if env.get("OPENAI_API_KEY") else "the offline extractive summarizer"
     source = "arXiv" if live else "the local arXiv stand-in of tests/ (metadata of the real papers, PDFs built by the tests)"
-    workspace = HERE / "newsletter"
-    shutil.rmtree(workspace, ignore_errors=True)
     env["DIGEST_CACHE_DIR"] = str(HERE / ".cache")
     try:
-        digest("init", str(workspace), "--title", "Papers of the Week", cwd=HERE, env=env)
-        intro = workspace / "issues" / "issue-1" / "_issue.md"
-        intro.write_text(intro.read_text().replace(
-            "<!-- The intro paragraph of this issue: write it here. -->",
-            "Two papers this week: fine-tuning with forward passes only, and instruction tuning for vision."))
-        digest("add", *PAPERS, cwd=workspace, env=env)
-        post = digest("build", "issue-1", cwd=workspace, env=env)
+        newsletter = make_newsletter(env)
+        monthly = make_monthly(env)
     finally:
         for server in servers:
             server.stop()
         shutil.rmtree(HERE / ".cache", ignore_errors=True)
-    (workspace / "issue-1.rendered.md").write_text(post)
-    (workspace / "README.md").write_text(
-        f"# Example workspace\n\nMade by `examples/make_examples.py` with {backend}; papers fetched from {source}.\n"
-        "`issues/issue-1/` holds the item files; `issue-1.rendered.md` is `digest build issue-1`.\n")
-    print(f"wrote {workspace}")
+    for workspace, what in ((newsletter, "the newsletter style: `issue-1.rendered.md` is `digest build issue-1`"),
+                            (monthly, "the digest, highlights and bookmarks styles: `*.rendered.md` are "
+                                      "`digest build issue-1 --style NAME`")):
+        (workspace / "README.md").write_text(
+            f"# Example workspace\n\nMade by `examples/make_examples.py` with {backend}; papers fetched from "
+            f"{source}.\nIt shows {what}. `issues/issue-1/` holds the item files.\n")
+        print(f"wrote {workspace}")
+
+
+def make_newsletter(env: dict[str, str]) -> Path:
+    """A weekly newsletter: papers with the full per-paper template."""
+    workspace = HERE / "newsletter"
+    shutil.rmtree(workspace, ignore_errors=True)
+    digest("init", str(workspace), "--title", "Papers of the Week", cwd=HERE, env=env)
+    set_intro(workspace, "Two papers this week: fine-tuning with forward passes only, and instruction tuning for vision.")
+    digest("add", *PAPERS, cwd=workspace, env=env)
+    (workspace / "issue-1.rendered.md").write_text(digest("build", "issue-1", cwd=workspace, env=env))
+    return workspace
+
+
+def make_monthly(env: dict[str, str]) -> Path:
+    """A monthly digest: one-line summaries, a favourite starred, topics and a bookmark page."""
+    workspace = HERE / "monthly-digest"
+    shutil.rmtree(workspace, ignore_errors=True)
+    digest("init", str(workspace), "--title", "Monthly Research Digest", cwd=HERE, env=env)
+    config = workspace / "digest.toml"
+    config.write_text(config.read_text().replace('style = "newsletter"', 'style = "digest"'))
+    set_intro(workspace, "This month: two papers on adapting large models cheaply. Starred (*) is my favourite.")
+    digest("add", *PAPERS, cwd=workspace, env=env)
+    digest("star", "issue-1", PAPERS[0], cwd=workspace, env=env)
+    for style in ("digest", "highlights", "bookmarks"):
+        text = digest("build", "issue-1", "--style", style, cwd=workspace, env=env)
+        (workspace / f"issue-1.{style}.rendered.md").write_text(text)
+    return workspace
+
+
+def set_intro(workspace: Path, text: str) -> None:
+    intro = workspace / "issues" / "issue-1" / "_issue.md"
+    intro.write_text(intro.read_text().replace("<!-- The intro paragraph of this issue: write it here. -->", text))
 
 
 if __name__ == "__main__":
