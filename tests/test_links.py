@@ -99,3 +99,33 @@ def test_an_arxiv_lookalike_address_is_an_error_not_a_link(workspace: Path) -> N
     result = digest("add", "https://arxiv.org.example.com/abs/2305.17333")
     assert result.exit_code == 1
     assert len(error_lines(result)) == 1
+
+
+# -- papers from other PDF addresses ---------------------------------------------------------------
+
+
+def test_openreview_and_pdf_addresses_are_papers_not_links() -> None:
+    from digestcli.links import document_pdf_url
+
+    assert document_pdf_url("https://openreview.net/forum?id=Vota6rFhBQ") == "https://openreview.net/pdf?id=Vota6rFhBQ"
+    assert document_pdf_url("https://openreview.net/pdf?id=Vota6rFhBQ") == "https://openreview.net/pdf?id=Vota6rFhBQ"
+    assert document_pdf_url("https://proceedings.example.org/paper/123.pdf") == "https://proceedings.example.org/paper/123.pdf"
+    assert document_pdf_url("https://openreview.net/group?id=ICLR.cc") == ""
+    assert document_pdf_url("https://example.com/blog/post") == ""
+
+
+def test_a_pdf_address_is_summarized_from_the_pdf_itself(workspace: Path, web) -> None:
+    from papers import MEZO, mezo_pdf
+    from test_cli import item_meta
+
+    web.pages["/papers/mezo.pdf"] = ("application/pdf", mezo_pdf())
+    url = f"{web.url}/papers/mezo.pdf"
+    result = digest("add", url)
+    assert result.exit_code == 0, result.stderr
+    key = [p.stem for p in (workspace / "issues" / "issue-1").glob("doc-*.md")][0]
+    meta = item_meta(workspace, "issue-1", key)
+    assert meta["title"] == MEZO.title and meta["paper_url"] == url and meta["section"] == "Research"
+    assert meta["abstract"].startswith("Fine-tuning language models (LMs) has yielded success")
+    assert meta["provenance"]["text_source"] == "pdf" and meta["provenance"]["grounding"]["unverified"] == []
+    built = digest("build").stdout
+    assert f"### {MEZO.title}" in built and f"🔬[Paper]({url})" in built

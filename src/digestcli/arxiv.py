@@ -220,6 +220,10 @@ class ArxivClient:
             write_atomic(cached, data)
         return data
 
+    def download_pdf(self, url: str) -> bytes:
+        """Any PDF address, with the same caps, checks and retries as arXiv's (not cached)."""
+        return self._download_pdf(url)
+
     def _download_pdf(self, url: str) -> bytes:
         try:
             for attempt in self._retrying():

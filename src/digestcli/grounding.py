@@ -282,7 +282,7 @@ def _fields_of(item: Any) -> dict[str, Any]:
 def item_verdict(item: Any, cache: Any) -> Verdict | None:
     """The item's verdict against its paper's text in ``cache`` (a JsonCache), or None when the
     text is not cached (then the verdict stored at add time is all there is)."""
-    record = cache.get(text_cache_key(str(item.meta.get("arxiv_id", ""))))
+    record = cache.get(text_cache_key(str(item.meta.get("arxiv_id") or item.meta.get("doc_id") or "")))
     if record is None:
         return None
     accepted = item.meta.get("accepted_claims") or []

@@ -138,3 +138,15 @@ def item_key(url: str) -> str:
 
     parts = urlsplit(url)
     return "link-" + (slugify(f"{_host(url)} {parts.path}", max_length=80) or "page")
+
+
+def document_pdf_url(url: str) -> str:
+    """The PDF address of a paper that is not on arXiv, or '' if ``url`` is not one:
+    an OpenReview forum or pdf page, or any address ending in .pdf."""
+    from urllib.parse import parse_qs
+
+    parts = urlsplit(url)
+    if _host(url) == "openreview.net" and parts.path.rstrip("/") in ("/forum", "/pdf"):
+        paper_id = parse_qs(parts.query).get("id", [""])[0]
+        return f"https://openreview.net/pdf?id={paper_id}" if re.fullmatch(r"[A-Za-z0-9_-]{4,40}", paper_id) else ""
+    return url if parts.path.lower().endswith(".pdf") else ""

@@ -51,6 +51,7 @@ class Paper:
     doi: str = ""
     abs_url: str = ""
     pdf_url: str = ""  # from the feed; only a fallback for download
+    source: str = "arxiv"  # or "pdf": a paper from any PDF address (OpenReview, a conference site)
 
 
 @dataclass(frozen=True)

@@ -295,3 +295,27 @@ def paper_text(paper: Paper, pdf: bytes | None, pages: list[str] | None = None,
     full = (abstract, *body)
     return PaperText(full, page_count, "pdf", tuple(links), "", sha256_hex("\n".join(s.text for s in full)),
                      tuple(cleaned))
+
+
+def pdf_document_info(pdf: bytes, pages: list[str]) -> tuple[str, list[str], str]:
+    """(title, authors, abstract) of a paper that has no arXiv record: from the PDF's metadata,
+    else its first lines, and the text of its Abstract section."""
+    from pypdf import PdfReader
+
+    title, authors = "", []
+    try:
+        info = PdfReader(io.BytesIO(pdf)).metadata or {}
+        title = squash(str(info.get("/Title") or ""))
+        authors = [squash(a) for a in re.split(r",|;| and ", str(info.get("/Author") or "")) if squash(a)]
+    except Exception:  # metadata is optional; a broken dictionary must not stop the paper
+        pass
+    cleaned = clean_pages(pages)
+    lines = [squash(line) for line in (cleaned[0] if cleaned else "").splitlines() if squash(line)]
+    if not title or title.lower() in ("untitled", "microsoft word"):
+        elsewhere = {squash(line) for page in cleaned[1:] for line in page.splitlines()}  # running headers
+        title = next((line for line in lines if len(line.split()) >= 3 and line not in elsewhere), "")
+    sections = split_sections(cleaned) if cleaned else []
+    abstract = next((s.text for s in sections if s.kind == "abstract"), "")
+    if not abstract:
+        abstract = next((line for line in lines if len(line.split()) >= 12), "")
+    return title[:300], authors[:50], squash(abstract)[:3000]

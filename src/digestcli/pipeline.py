@@ -21,7 +21,7 @@ from .config import Settings
 from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
 from .files import JsonCache
 from .ids import parse_many
-from .links import fetch_link, is_web_link
+from .links import document_pdf_url, fetch_link, is_web_link
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
@@ -153,6 +153,10 @@ def is_withdrawn(paper: Paper) -> bool:
 
 def paper_meta(paper: Paper) -> dict[str, Any]:
     """Front-matter fields that come from arXiv alone (what --refresh updates)."""
+    if paper.source != "arxiv":
+        return {"title": paper.title, "doc_id": paper.id.base, "authors": list(paper.authors),
+                "published": paper.published, "paper_url": paper.abs_url, "pdf_url": paper.pdf_url,
+                "abstract": paper.abstract}
     return {
         "title": paper.title,
         "arxiv_id": paper.id.versioned,
@@ -257,7 +261,10 @@ class AddPipeline:
                 report.outcomes.append(Outcome(str(arxiv_id), "skipped", message, arxiv_id.filename))
                 self.reporter.notice(message)
         for url in dict.fromkeys(links):
-            report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
+            if document_pdf_url(url) and not dry_run:
+                report.outcomes.append(self._add_document(url, issue, force=force))
+            else:
+                report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
         if not todo and not refreshing:
             return report
         for arxiv_id in todo + refreshing:
@@ -347,6 +354,37 @@ class AddPipeline:
             raise
         finally:
             self._extractor.close()
+
+    def _add_document(self, url: str, issue: str, *, force: bool) -> Outcome:
+        """A paper from any PDF address (OpenReview, a direct .pdf link): summarized like an arXiv
+        paper, with its title, authors and abstract read from the PDF itself."""
+        from .pdftext import pdf_document_info
+
+        key = "doc-" + link_key(url).removeprefix("link-")
+        if self.workspace.has_item(issue, key) and not force:
+            message = f"{url} is already in {issue} (--force regenerates it and keeps a backup)"
+            self.reporter.notice(message)
+            return Outcome(url, "skipped", message, key)
+        pdf_url = document_pdf_url(url) or url
+        try:
+            data = self.arxiv.download_pdf(pdf_url)
+            pages = self._extractor.pages(data)
+        except DigestError as error:
+            self.reporter.fail(f"{url}: {error}")
+            return Outcome(url, "failed", str(error))
+        title, authors, abstract = pdf_document_info(data, pages)
+        paper = Paper(id=ArxivId(key), title=title or url, abstract=abstract, authors=tuple(authors),
+                      published="", updated="", primary_category="", categories=(), abs_url=url,
+                      pdf_url=pdf_url, source="pdf")
+        text = paper_text(paper, data, pages=pages)
+        self._texts.put(grounding.text_cache_key(paper.id.versioned),
+                        grounding.source_record(paper.abstract, "", text.page_texts))
+        try:
+            summary, context_tokens = self._summarize(paper, text)
+        except DigestError as error:
+            self.reporter.fail(f"{url}: {error}")
+            return Outcome(url, "failed", str(error))
+        return self._save(paper, text, summary, context_tokens, issue, url, backup=force)
 
     def _add_link(self, url: str, issue: str, *, force: bool, dry_run: bool) -> Outcome:
         """A link that is not an arXiv paper: its page read for a title and description, filed by kind."""
