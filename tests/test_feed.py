@@ -54,3 +54,27 @@ def test_feed_bad_inputs_are_usage_errors(workspace: Path) -> None:
     assert digest("feed", "not a category").exit_code == 2
     assert digest("feed", "cs.CL", "--since", "yesterday").exit_code == 2
     assert digest("feed", "cs.CL", "--match", "(").exit_code == 2
+
+
+def test_feed_rank_orders_papers_by_the_topic_with_one_llm_request(workspace: Path, fake_arxiv, fake_openai) -> None:
+    import json
+
+    from fakes import chat_completion
+
+    config = workspace / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('topic = ""', 'topic = "retrieval for LLMs"'),
+                      encoding="utf-8")
+    for n, title in enumerate(["Sparse Mixtures of Experts", "Retrieval Augmented Generation", "Vision Stuff"], 1):
+        fake_arxiv.add(_recent(n, n, ["cs.CL"], title))
+    fake_openai.responder = lambda request: chat_completion(json.dumps({"order": [1, 99, 1]}))
+    result = digest("feed", "cs.CL", "--rank")
+    assert result.exit_code == 0, result.stderr
+    titles = [line.split("\t")[1] for line in result.stdout.splitlines()]
+    assert titles == ["Retrieval Augmented Generation", "Sparse Mixtures of Experts", "Vision Stuff"]
+    (request,) = fake_openai.chat_requests()
+    assert "retrieval for LLMs" in request["messages"][1]["content"]
+
+
+def test_feed_rank_without_a_topic_is_a_usage_error(workspace: Path, fake_arxiv, fake_openai) -> None:
+    result = digest("feed", "cs.CL", "--rank")
+    assert result.exit_code == 2 and "topic" in result.stderr

@@ -384,6 +384,7 @@ def feed(
     match: Annotated[Optional[str], typer.Option("--match", metavar="REGEX", help="Keep papers whose title or abstract matches (case-insensitive).")] = None,
     add: Annotated[bool, typer.Option("--add", help="Add the papers listed to the current issue (or --issue).")] = False,
     issue: Annotated[Optional[str], typer.Option("--issue", "-i", metavar="NAME", help="Issue for --add.")] = None,
+    rank: Annotated[bool, typer.Option("--rank", help="Order the papers by relevance to `topic` in digest.toml, with one LLM request.")] = False,
 ) -> None:
     """List new arXiv submissions in some categories: id, title, authors, first sentence.
 
@@ -405,9 +406,16 @@ def feed(
         raise typer.BadParameter(f"{match!r}: {error}", param_hint="--match") from None
     start = _since(since)
     settings, workspace = _settings(create=add)
-    pipeline = AddPipeline(settings.with_flags(offline=True) if not add else settings, workspace, LineReporter())
+    if rank and not (settings.use_llm and settings.topic):
+        raise typer.BadParameter("--rank needs OPENAI_API_KEY and a topic under [newsletter] in digest.toml")
+    pipeline = AddPipeline(settings if add or rank else settings.with_flags(offline=True), workspace, LineReporter())
     try:
         papers = pipeline.feed(categories, start, datetime.now(timezone.utc), pattern)
+        if rank and len(papers) > 1:
+            from .summarize import rank_by_topic
+
+            firsts = [(p.title, (split_sentences(p.abstract) or [""])[0]) for p in papers]
+            papers = [papers[i] for i in rank_by_topic(pipeline.summarizer, settings.topic, firsts)]
         for paper in papers:
             authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
             first = (split_sentences(paper.abstract) or [""])[0]

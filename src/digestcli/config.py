@@ -38,6 +38,7 @@ class Settings:
     sections: tuple[str, ...] = tuple(DEFAULT_SECTIONS)
     current_issue: str = "issue-1"
     style: str = "newsletter"  # default style of `digest build`
+    topic: str = ""  # what the newsletter covers, for `digest feed --rank`
     topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
     # llm
     model: str = "gpt-4o-mini"
@@ -117,6 +118,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("newsletter", "sections"): ("sections", list),
     ("issue", "current"): ("current_issue", str),
     ("newsletter", "style"): ("style", str),
+    ("newsletter", "topic"): ("topic", str),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
     ("llm", "input_budget"): ("input_budget", int),
@@ -253,6 +255,7 @@ tags = ["machine learning", "papers"]
 image = ""                # optional header image URL for every issue
 sections = ["Research", "More Reads", "Open Source", "Pointers"]
 style = "newsletter"      # digest build's default: newsletter | highlights | digest | bookmarks
+topic = ""                # what the newsletter covers; digest feed --rank orders new papers by it
 
 [issue]
 current = "{current_issue}"     # where `digest add` puts items unless --issue is given
