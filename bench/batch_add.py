@@ -27,6 +27,7 @@ class Silent:
     def warn(self, message: str) -> None: print(f"  warning: {message}")
     def fail(self, message: str) -> None: print(f"  error: {message}")
     def notice(self, message: str) -> None: ...
+    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None: ...
 
 
 def run_once(ids: list[str], arxiv: FakeArxiv, llm: FakeOpenAI, *, sequential: bool) -> tuple[float, int]:
@@ -94,6 +95,8 @@ def main() -> None:
     print(f"speed-up over sequential: {ratio(sequential, pipelined)}  (goal >= 4x; the schedule's own "
           f"bound allows at most {ratio(sequential, bound)})")
     print(f"pipelined / lower bound: {ratio(pipelined, bound)}  (goal <= 1.25x)")
+    if added_p != len(ids) or added_s != len(ids):
+        raise SystemExit(f"not every paper was added ({added_p} pipelined, {added_s} sequential): the timings are void")
     print(json.dumps({"papers": len(ids), "pipelined_s": round(pipelined, 2), "sequential_s": round(sequential, 2),
                       "bound_s": round(bound, 2), "speedup": round(sequential / pipelined, 2),
                       "over_bound": round(pipelined / bound, 3)}))
