@@ -122,7 +122,6 @@ def to_render_item(item: Item) -> RenderItem:
         starred=meta.get("starred") is True,
         abstract=inline_text(str(meta.get("abstract") or "")),
         first_sentence=inline_text(_first_sentence(parts["tldr"])),
-        anchor=_anchor(item),
     )
 
 
@@ -223,6 +222,8 @@ def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[
 
     unique = {item.key: item for item in items}  # a paper kept in two issues is one bookmark
     entries = sorted((to_render_item(i) for i in unique.values()), key=lambda e: (e.title.lower(), e.key))
+    for entry in entries:
+        entry.anchor = _anchor(unique[entry.key])
     years: dict[str, list[RenderItem]] = {}
     for entry in entries:
         years.setdefault(entry.year or "undated", []).append(entry)
