@@ -122,7 +122,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_no_llm_call(rig: Rig
         calls_before = len(rig.llm_papers)
         process = rig.start(*ids)
         try:
-            process.wait(timeout=rng.uniform(0.3, 2.5))
+            process.wait(timeout=rng.uniform(0.3, 4.5))  # start-up, downloads, summaries and saves
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()
