@@ -6,7 +6,10 @@ Nothing here does I/O: each stage can be tested by building these by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .schema import SummaryFields
 
 
 # Section kinds found in a paper, in the order the token budget prefers them.
