@@ -129,3 +129,12 @@ def test_a_pdf_address_is_summarized_from_the_pdf_itself(workspace: Path, web) -
     assert meta["provenance"]["text_source"] == "pdf" and meta["provenance"]["grounding"]["unverified"] == []
     built = digest("build").stdout
     assert f"### {MEZO.title}" in built and f"🔬[Paper]({url})" in built
+
+
+def test_a_repository_named_after_arxiv_is_a_link_not_an_error() -> None:
+    from digestcli.pipeline import _looks_like_arxiv
+
+    assert not _looks_like_arxiv("https://github.com/someone/arxiv-sanity")
+    assert _looks_like_arxiv("https://arxiv.org.example.com/abs/2305.17333")
+    assert _looks_like_arxiv("https://export.arxiv.org/list/cs.CL/recent")
+    assert _looks_like_arxiv("https://mirror.example.org/abs/2305.17333")

@@ -143,7 +143,10 @@ def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
 
 def _looks_like_arxiv(url: str) -> bool:
     """An arXiv-style address on another host (a mirror typo or a lookalike): an error, not a link."""
-    return bool(re.search(r"/(abs|pdf)/(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})", url)) or "arxiv" in url.lower()
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return "arxiv" in host or bool(re.search(r"/(abs|pdf)/(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})", url))
 
 
 def is_withdrawn(paper: Paper) -> bool:
