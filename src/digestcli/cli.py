@@ -175,15 +175,19 @@ def add(
     validate_issue_name(target)
     from .progress import make_reporter
 
-    reporter = make_reporter(settings.model, settings.price)
-    if not settings.use_llm:
-        why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
-        reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
     if force and refresh:
         raise typer.BadParameter("use either --force or --refresh, not both")
     if batch and (dry_run or not settings.use_llm):
         raise typer.BadParameter("--batch needs OPENAI_API_KEY (and no --offline or --dry-run)")
-    pipeline = AddPipeline(settings, workspace, reporter)
+    reporter = make_reporter(settings.model, settings.price)
+    if not settings.use_llm:
+        why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
+        reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
+    try:
+        pipeline = AddPipeline(settings, workspace, reporter)
+    except BaseException:
+        reporter.close()  # a live display must give the terminal back
+        raise
     report = AddReport(target)
     try:
         options = ItemOptions(section=section or "", title=title or "", note=note or "", quote=quote or "")
@@ -615,7 +619,11 @@ def _batch_pipeline() -> tuple[Any, Any]:
     if not settings.use_llm:
         raise WorkspaceError("batches need OPENAI_API_KEY (and no DIGEST_OFFLINE)")
     reporter = make_reporter(settings.model, settings.price)
-    return AddPipeline(settings, workspace, reporter), reporter
+    try:
+        return AddPipeline(settings, workspace, reporter), reporter
+    except BaseException:
+        reporter.close()
+        raise
 
 
 def _batch_records(pipeline: Any, batch_id: str | None) -> list[dict[str, Any]]:
