@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
@@ -611,7 +613,9 @@ batch_app = typer.Typer(cls=DigestGroup, help="Follow and collect `digest add --
 app.add_typer(batch_app, name="batch")
 
 
-def _batch_pipeline() -> tuple[Any, Any]:
+@contextmanager
+def _batches(batch_id: str | None) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    """The pipeline (with the LLM client) and the one batch asked for, or every batch of the workspace."""
     from .pipeline import AddPipeline
     from .progress import make_reporter
 
@@ -619,16 +623,14 @@ def _batch_pipeline() -> tuple[Any, Any]:
     if not settings.use_llm:
         raise WorkspaceError("batches need OPENAI_API_KEY (and no DIGEST_OFFLINE)")
     reporter = make_reporter(settings.model, settings.price)
+    pipeline = None
     try:
-        return AddPipeline(settings, workspace, reporter), reporter
-    except BaseException:
-        reporter.close()
-        raise
-
-
-def _batch_records(pipeline: Any, batch_id: str | None) -> list[dict[str, Any]]:
-    """The one batch asked for, or every batch of the workspace."""
-    return [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+        pipeline = AddPipeline(settings, workspace, reporter)
+        yield pipeline, [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
+    finally:
+        if pipeline is not None:
+            pipeline.close()
+        reporter.close()  # a live display must give the terminal back
 
 
 @batch_app.command("status")
@@ -641,17 +643,12 @@ def batch_status(
     """
     from . import batch as batches
 
-    pipeline, reporter = _batch_pipeline()
-    try:
-        records = _batch_records(pipeline, batch_id)
+    with _batches(batch_id) as (pipeline, records):
         for record in records:
             remote = batches.fetch(pipeline.summarizer.client, record["id"])
             typer.echo(f"{record['id']}\t{batches.describe(remote)}\t{record['issue']}\t{len(record['entries'])} papers")
         if not records:
             _err("digest: no batches in this workspace (digest add --batch ID... starts one)")
-    finally:
-        pipeline.close()
-        reporter.close()
 
 
 @batch_app.command("collect")
@@ -665,10 +662,8 @@ def batch_collect(
     from . import batch as batches
     from .pipeline import AddReport
 
-    pipeline, reporter = _batch_pipeline()
     failed = 0
-    try:
-        records = _batch_records(pipeline, batch_id)
+    with _batches(batch_id) as (pipeline, records):
         for record in records:
             report = AddReport(record["issue"])
             remote = pipeline.collect(record, report)
@@ -677,9 +672,6 @@ def batch_collect(
                 continue
             failed += report.count("failed")
             _err(f"digest: batch {record['id']}: {_summary_line(report)}")
-    finally:
-        pipeline.close()
-        reporter.close()
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
 
