@@ -267,7 +267,9 @@ def build(
     info = workspace.load_issue(name)
     with workspace.lock(name):  # a consistent snapshot even while `digest add` writes
         items = workspace.items(name)
-    unverified = _unverified_claims(items, settings.cache_dir)
+    from .grounding import text_cache, unverified_claims
+
+    unverified = unverified_claims(items, text_cache(settings.cache_dir))
     for key, listed in unverified.items():
         _err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
     if strict and unverified:
@@ -291,22 +293,6 @@ def _write_or_print(text: str, out: Path | None, filename: str) -> None:
     _err(f"digest: wrote {path}")
 
 
-def _unverified_claims(items: list[Any], cache_dir: Path) -> dict[str, list[str]]:
-    """Item key -> its claims not found in the paper (checked again when the paper's text is cached)."""
-    from .files import JsonCache
-    from .grounding import item_verdict, stored_unverified
-
-    cache = JsonCache(cache_dir / "text")
-    found: dict[str, list[str]] = {}
-    for item in items:
-        verdict = item_verdict(item, cache)
-        listed = ([f"{c.field}: {c.text}" for c in verdict.unverified] if verdict is not None
-                  else stored_unverified(item))
-        if listed:
-            found[item.key] = listed
-    return found
-
-
 @app.command()
 def check(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to check (default: the current issue).")] = None,
@@ -320,20 +306,21 @@ def check(
 
     Example: digest check issue-3
     """
-    from .files import JsonCache
-    from .grounding import item_verdict
+    from .grounding import item_verdict, text_cache
 
     settings, workspace = _settings()
     name = issue or settings.current_issue
     workspace.load_issue(name)
     items = workspace.items(name)
-    cache = JsonCache(settings.cache_dir / "text")
-    missing = [item for item in items if item_verdict(item, cache) is None]
-    if missing:
+    cache = text_cache(settings.cache_dir)
+    verdicts = {item.key: item_verdict(item, cache) for item in items}
+    missing = [item for item in items if verdicts[item.key] is None]
+    if missing:  # download and extract those papers once, then check them
         _fetch_texts(settings, workspace, [str(item.meta.get("arxiv_id", item.key)) for item in missing])
+        verdicts.update({item.key: item_verdict(item, cache) for item in missing})
     report, bad = [], 0
     for item in items:
-        verdict = item_verdict(item, cache)
+        verdict = verdicts[item.key]
         if verdict is None:
             _err(f"digest: warning: {item.key}: the paper's text is not available; not checked")
             continue

@@ -250,6 +250,13 @@ def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tup
 # -- the paper text kept for later checks, and an item's verdict --------------------------
 
 
+def text_cache(cache_dir: Any) -> Any:
+    """The cache of papers' texts (JSON per paper version): written by `add`, read by `check` and `build`."""
+    from .files import JsonCache
+
+    return JsonCache(cache_dir / "text")
+
+
 def text_cache_key(versioned_id: str) -> str:
     from .files import stable_hash
     from .pdftext import EXTRACTOR_VERSION
@@ -293,3 +300,16 @@ def stored_unverified(item: Any) -> list[str]:
     grounding = (item.meta.get("provenance") or {}).get("grounding") or {}
     accepted = {_squash(str(a)) for a in item.meta.get("accepted_claims") or []}
     return [c for c in grounding.get("unverified", []) if _squash(c.split(": ", 1)[-1]) not in accepted]
+
+
+def unverified_claims(items: list[Any], cache: Any) -> dict[str, list[str]]:
+    """Item key -> its claims not found in the paper: checked again when the paper's text is
+    cached, else as recorded when the item was added."""
+    found: dict[str, list[str]] = {}
+    for item in items:
+        verdict = item_verdict(item, cache)
+        listed = ([f"{c.field}: {c.text}" for c in verdict.unverified] if verdict is not None
+                  else stored_unverified(item))
+        if listed:
+            found[item.key] = listed
+    return found

@@ -19,13 +19,12 @@ from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
 from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
-from .files import JsonCache
 from .ids import parse_many
 from .links import document_pdf_url, fetch_link, is_web_link
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
-from .store import NOTES_MARKER, Workspace, body_hash, format_body, is_edited
+from .store import NOTES_MARKER, STATE, Workspace, body_hash, format_body, is_edited
 from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_prompts
 
 
@@ -223,7 +222,7 @@ class AddPipeline:
         self._busy_lock = threading.Lock()
         self._llm_busy = 0
         self._extractor = Extractor(0)
-        self._texts = JsonCache(settings.cache_dir / "text")
+        self._texts = grounding.text_cache(settings.cache_dir)
         self.options = ItemOptions()
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
         if self.counter is not None and self.counter.notice:
@@ -380,8 +379,7 @@ class AddPipeline:
                       published="", updated="", primary_category="", categories=(), abs_url=url,
                       pdf_url=pdf_url, source="pdf")
         text = paper_text(paper, data, pages=pages)
-        self._texts.put(grounding.text_cache_key(paper.id.versioned),
-                        grounding.source_record(paper.abstract, "", text.page_texts))
+        self._keep_text(paper, text)
         try:
             summary, context_tokens = self._summarize(paper, text)
         except DigestError as error:
@@ -490,7 +488,7 @@ class AddPipeline:
                 if queued:
                     meta["provenance"]["queued"] = queued  # keeps the command's order when build sorts
                 meta["provenance"].update(extra or {})
-                verdict = self._ground(paper, summary)
+                verdict = self._ground(paper, text, summary)
                 meta["provenance"]["grounding"] = verdict.to_meta()
                 if backup and self.workspace.has_item(issue, paper.id.filename):
                     saved = self.workspace.backup_item(issue, paper.id.filename)
@@ -522,10 +520,11 @@ class AddPipeline:
             else:
                 self._paper_text(result)
 
-    def _ground(self, paper: Paper, summary: Summary) -> grounding.Verdict:
-        """Every number and name of the summary looked up in the paper's text (cached by _paper_text)."""
-        record = self._texts.get(grounding.text_cache_key(paper.id.versioned)) or grounding.source_record(
-            paper.abstract, paper.comment, ())
+    def _ground(self, paper: Paper, text: PaperText, summary: Summary) -> grounding.Verdict:
+        """Every claim of the summary looked up in the paper's text: the pages in hand, or (for an item
+        collected from a batch, whose text was extracted in an earlier run) the cached ones."""
+        record = None if text.page_texts else self._texts.get(grounding.text_cache_key(paper.id.versioned))
+        record = record or grounding.source_record(paper.abstract, paper.comment, text.page_texts)
         return grounding.check(summary.fields.model_dump(), grounding.source_from_record(record))
 
     def _existing_notes(self, issue: str, key: str) -> str:
@@ -557,10 +556,13 @@ class AddPipeline:
                 text = paper_text(paper, pdf, pages=pages)
         if text.warning:
             self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
-        # Kept for `digest check` and for grounding items collected from a batch later.
+        self._keep_text(paper, text)
+        return text
+
+    def _keep_text(self, paper: Paper, text: PaperText) -> None:
+        """The paper's text, kept for `digest check`, `build` and items collected from a batch later."""
         self._texts.put(grounding.text_cache_key(paper.id.versioned),
                         grounding.source_record(paper.abstract, paper.comment, text.page_texts))
-        return text
 
     def _context(self, paper: Paper, text: PaperText, counter: TokenCounter, prompts: Any) -> tuple[Any, int]:
         """The context that fits the budget next to the prompt, and the input tokens it makes."""
@@ -601,7 +603,7 @@ class AddPipeline:
     def batches(self) -> Any:
         from .batch import BatchStore
 
-        return BatchStore(self.workspace.root / ".digest" / "batches")
+        return BatchStore(self.workspace.root / STATE / "batches")
 
     def collect(self, record: dict[str, Any], report: AddReport) -> Any:
         """Write the items of a finished batch. Returns the batch as the server describes it."""
