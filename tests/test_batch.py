@@ -18,7 +18,7 @@ from conftest import GOOD_SUMMARY
 from digestcli.cli import app
 from digestcli.errors import PdfError
 from digestcli.ids import read_id_lines
-from digestcli.pdftext import Extractor, extract_pages
+from digestcli.pdftext import Extractor, extract_pdf
 from fakes import Reply, chat_completion
 from papers import MEZO, mezo_pdf, numbered_papers
 from test_cli import error_lines, item_file
@@ -154,12 +154,13 @@ def test_dry_run_counts_cached_papers_as_free(workspace: Path, batch_arxiv, fake
     assert int(rows[-1][1]) == int(rows[1][1])
 
 
-def test_extraction_pool_gives_the_same_pages_as_in_process() -> None:
+def test_extraction_pool_gives_what_one_process_gives() -> None:
     pool = Extractor(2)
+    pdf = mezo_pdf()
     try:
-        assert pool.pages(mezo_pdf()) == extract_pages(mezo_pdf())
+        assert pool.extract(pdf) == extract_pdf(pdf)
         with pytest.raises(PdfError, match="corrupt or truncated"):
-            pool.pages(mezo_pdf()[:3000])
+            pool.extract(pdf[:3000])
     finally:
         pool.close()
 

@@ -92,7 +92,7 @@ def contexts_over_budgets(paper: str) -> list[tuple[int, Context]]:
 
 def whole_sentence_prefix(kept: str, full: str) -> bool:
     """True when ``kept`` is ``full`` or its first k sentences, k >= 1."""
-    if kept == squash(full):
+    if squash(kept) == squash(full):  # the whole section (its paragraphs may keep their breaks)
         return True
     sentences = split_sentences(full)
     return any(kept == " ".join(sentences[:k]) for k in range(1, len(sentences)))

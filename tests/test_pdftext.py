@@ -1,29 +1,28 @@
-"""PDF text extraction on real PDF files built by tests/papers.py, and on the shared corpus when present.
+"""The PDF stage end to end: PDFs built by tests/papers.py, and every real paper of the shared corpus.
 
 A PDF that cannot be read must never raise out of paper_text: the paper falls
-back to its abstract and the PaperText says why.
+back to its abstract and the PaperText says why. Both engines (pdfium, the
+default, and pypdf) run the same cleaning and give the same sections.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import re
 from functools import cache
-from pathlib import Path
 
 import pytest
 
+import corpus
 from digestcli.arxiv import parse_atom_feed
-from digestcli.errors import IdentifierError, PdfError
-from digestcli.ids import parse_arxiv_id
-from digestcli.models import ArxivId, Paper, PaperText
-from digestcli.pdftext import clean_pages, extract_pages, find_code_links, paper_text, split_sections
+from digestcli.errors import PdfError
+from digestcli.models import Paper, PaperText
+from digestcli.pdftext import extract_pdf, paper_text, pdf_document_info
 from fakes import FakePaper, atom_feed
-from papers import (LLAVA, LLAVA_SECTIONS, MEZO, MEZO_SECTIONS, SHARED_CORPUS, image_only_pdf, llava_pdf, make_pdf,
-                    mezo_pdf)
+from papers import LLAVA, LLAVA_SECTIONS, MEZO, MEZO_SECTIONS, image_only_pdf, llava_pdf, make_pdf, mezo_pdf
 
 RUNNING_HEADER = "Preprint. Under review."
+ENGINES = ["pdfium", "pypdf"]
 
 
 def paper_from_feed(fake: FakePaper) -> Paper:
@@ -41,11 +40,11 @@ def long_mezo_pdf() -> bytes:
 
 
 @cache
-def encrypted_pdf() -> bytes:
+def encrypted_pdf(algorithm: str = "RC4-128", user_password: str = "reader-secret") -> bytes:
     from pypdf import PdfWriter
 
     writer = PdfWriter(clone_from=io.BytesIO(llava_pdf()))
-    writer.encrypt(user_password="reader-secret", owner_password="owner-secret", algorithm="RC4-128")
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -54,8 +53,9 @@ def encrypted_pdf() -> bytes:
 # -- sections --------------------------------------------------------------------
 
 
-def test_paper_text_finds_sections_in_order_with_their_kinds() -> None:
-    text = paper_text(paper_from_feed(MEZO), mezo_pdf())
+@pytest.mark.parametrize("engine", ENGINES)
+def test_paper_text_finds_sections_in_order_with_their_kinds(engine: str) -> None:
+    text = paper_text(paper_from_feed(MEZO), mezo_pdf(), engine=engine)
 
     assert text.source == "pdf"
     assert text.warning == ""
@@ -67,7 +67,7 @@ def test_paper_text_finds_sections_in_order_with_their_kinds() -> None:
         ("results", "Experiments"),
         ("conclusion", "Conclusion"),
         ("references", "References"),
-        ("appendix", "A Proofs"),
+        ("appendix", "Proofs"),
     ]
 
 
@@ -103,86 +103,29 @@ def test_paper_text_records_the_page_each_section_starts_on() -> None:
     assert text.pages == 5
     assert pages["Introduction"] == 1
     assert list(pages.values()) == sorted(pages.values())
-    assert pages["A Proofs"] == 5
+    assert pages["Proofs"] == 5
 
 
-# -- cleaning --------------------------------------------------------------------
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_word_hyphenated_across_lines_is_whole_again(engine: str) -> None:
+    done = extract_pdf(mezo_pdf(), engine)
+    assert "repre-\nsentation" in done.raw_pages[0]  # the PDF really breaks the word
+
+    prose = "\n".join(paragraph.text for paragraph in done.paragraphs)
+    assert "keeps a low memory representation of the perturbation" in prose
+    assert "repre-" not in prose
+    assert "keeps a low memory representation of the perturbation" in done.pages[0]
 
 
-def test_pdf_text_rejoins_a_word_hyphenated_across_lines() -> None:
-    pages = extract_pages(mezo_pdf())
-    assert "repre-\nsentation" in "\n".join(pages)  # the PDF really breaks the word
+@pytest.mark.parametrize("engine", ENGINES)
+def test_running_header_and_page_numbers_stay_out_of_the_text(engine: str) -> None:
+    raw = extract_pdf(long_mezo_pdf(), engine).raw_pages
+    assert all(RUNNING_HEADER in page for page in raw)  # every page really has them
 
-    sections = split_sections(clean_pages(pages))
+    text = paper_text(paper_from_feed(MEZO), long_mezo_pdf(), engine=engine)
 
-    abstract = next(s for s in sections if s.kind == "abstract")
-    assert "keeps a low memory representation of the perturbation" in abstract.text
-    assert "repre-" not in abstract.text
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("an e\ufb03cient \ufb01ne-tuning \ufb02ow", "an efficient fine-tuning flow"),
-        ("o\ufb00set and ba\ufb04ing", "offset and baffling"),
-        ("non\u2011differentiable", "non-differentiable"),
-        ("soft\u00adware", "software"),
-        ("a low memory repre-\nsentation", "a low memory representation"),
-        ("language-\nonly models", "languageonly models"),
-        ("compared with GPT-\n4 on", "compared with GPT-\n4 on"),  # a hyphen before a capital or digit stays
-    ],
-)
-def test_clean_pages_expands_ligatures_and_rejoins_hyphenation(raw: str, expected: str) -> None:
-    assert clean_pages([raw]) == [expected]
-
-
-def test_clean_pages_drops_running_header_and_page_numbers() -> None:
-    pages = extract_pages(long_mezo_pdf())
-    assert len(pages) >= 3
-    assert all(page.splitlines()[0] == RUNNING_HEADER for page in pages)
-    assert [page.splitlines()[-1] for page in pages] == [str(n) for n in range(1, len(pages) + 1)]
-
-    cleaned = clean_pages(pages)
-
-    for page in cleaned:
-        lines = page.splitlines()
-        assert RUNNING_HEADER not in lines
-        assert not any(re.fullmatch(r"\d+", line) for line in lines)
-    text = paper_text(paper_from_feed(MEZO), long_mezo_pdf())
     assert "Preprint" not in text.full_text
-
-
-@pytest.mark.parametrize("number", ["3", "Page 3", "3 / 12", "page 3 of 12", "iv"])
-def test_clean_pages_drops_page_numbers_even_on_short_documents(number: str) -> None:
-    assert clean_pages([f"Body text of the page.\n{number}"]) == ["Body text of the page."]
-
-
-def test_clean_pages_keeps_a_repeated_line_on_short_documents() -> None:
-    pages = ["Draft\nFirst page body text.", "Draft\nSecond page body text."]
-
-    assert clean_pages(pages) == pages
-
-
-def test_clean_pages_keeps_body_lines_that_differ_from_page_to_page() -> None:
-    openings = ["We study memory.", "Gradients need storage.", "Seeds replace vectors.", "Results follow now."]
-    closings = ["Tables come later.", "Proofs are deferred.", "Costs stay low.", "Figures show trends."]
-    bodies = ["\n".join(f"{topic} sentence {n} of the body." for n in range(20))
-              for topic in ("Memory", "Storage", "Vector", "Result")]
-    pages = [f"Running Title\n{first}\n{body}\n{last}\n{number}"
-             for number, (first, body, last) in enumerate(zip(openings, bodies, closings), start=1)]
-
-    cleaned = clean_pages(pages)
-
-    assert cleaned == [f"{first}\n{body}\n{last}" for first, body, last in zip(openings, bodies, closings)]
-
-
-def test_split_sections_ignores_numbered_lines_out_of_sequence() -> None:
-    pages = ["1 Introduction\nWe study things.\n3 Results are shown below\nMore intro text.\n2 Method\nWe do this."]
-
-    sections = split_sections(pages)
-
-    assert [(s.kind, s.heading) for s in sections] == [("introduction", "Introduction"), ("method", "Method")]
-    assert "3 Results are shown below" in sections[0].text
+    assert not any(page.splitlines()[-1].strip().isdigit() for page in text.page_texts)
 
 
 # -- code links ------------------------------------------------------------------
@@ -199,10 +142,10 @@ def test_paper_text_finds_code_link_in_the_arxiv_comment() -> None:
 
 def test_paper_text_finds_code_link_broken_across_lines_in_the_pdf() -> None:
     pdf = make_pdf(LLAVA.title, LLAVA.authors, LLAVA.abstract, LLAVA_SECTIONS,
-                   hyphenate="Code and data are available at https://github.com/haotian|liu/LLaVA.")
-    assert "github.com/haotian-\nliu/LLaVA" in "\n".join(extract_pages(pdf))
+                   hyphenate="Our code and data are available at https://github.com/haotian|liu/LLaVA.")
+    assert "github.com/haotian-\nliu/LLaVA" in extract_pdf(pdf).raw_pages[0]
 
-    text = paper_text(paper_from_feed(LLAVA), pdf)
+    text = paper_text(paper_from_feed(dataclasses.replace(LLAVA, comment="")), pdf)
 
     assert text.code_links == ("https://github.com/haotian-liu/LLaVA",)
 
@@ -213,28 +156,16 @@ def test_paper_text_lists_code_link_once_when_comment_and_pdf_both_have_it() -> 
     assert text.code_links == ("https://github.com/princeton-nlp/MeZO",)
 
 
-@pytest.mark.parametrize(
-    ("texts", "expected"),
-    [
-        (["Code: https://github.com/\nprinceton-nlp/MeZO."], ["https://github.com/princeton-nlp/MeZO"]),
-        (["see github.com/princeton-nlp/\nMeZO for code"], ["https://github.com/princeton-nlp/MeZO"]),
-        (["http://www.github.com/org/repo.git)"], ["https://github.com/org/repo"]),
-        (["weights at huggingface.co/facebook/opt-66b"], ["https://huggingface.co/facebook/opt-66b"]),
-        (["https://github.com/Org/Repo", "https://github.com/org/repo"], ["https://github.com/Org/Repo"]),
-        (["our lab https://github.com/princeton-nlp and https://github.com/features/copilot"], []),
-        (["project page: https://llava-vl.github.io/"], []),
-        (["Code: https://github.com/org/repo.\nWe show more."], ["https://github.com/org/repo"]),
-        (["at https://github.com/org/repo.\n1 Introduction"], ["https://github.com/org/repo"]),
-        (["see https://github.\ncom/org/repo now"], ["https://github.com/org/repo"]),
-    ],
-)
-def test_find_code_links_normalises_and_skips_non_repositories(texts: list[str], expected: list[str]) -> None:
-    assert find_code_links(*texts) == expected
+def test_a_project_page_in_the_comment_is_the_papers_own_link() -> None:
+    text = paper_text(paper_from_feed(LLAVA), llava_pdf())  # comment: "project page: https://llava-vl.github.io/"
+
+    assert text.code_links == ("https://llava-vl.github.io",)
 
 
 # -- unusable PDFs fall back to the abstract --------------------------------------------
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(
     ("make_bytes", "reason"),
     [
@@ -247,10 +178,10 @@ def test_find_code_links_normalises_and_skips_non_repositories(texts: list[str],
     ],
     ids=["empty", "html", "truncated", "garbage", "encrypted", "image-only"],
 )
-def test_paper_text_falls_back_to_abstract_for_unusable_pdf(make_bytes, reason: str) -> None:
+def test_paper_text_falls_back_to_abstract_for_unusable_pdf(make_bytes, reason: str, engine: str) -> None:
     paper = paper_from_feed(MEZO)
 
-    text = paper_text(paper, make_bytes())
+    text = paper_text(paper, make_bytes(), engine=engine)
 
     assert isinstance(text, PaperText)
     assert text.source == "abstract"
@@ -259,55 +190,60 @@ def test_paper_text_falls_back_to_abstract_for_unusable_pdf(make_bytes, reason: 
     assert text.code_links == ("https://github.com/princeton-nlp/MeZO",)  # from the comment
 
 
-@pytest.mark.parametrize(
-    ("make_bytes", "reason"),
-    [(lambda: mezo_pdf()[:3000], "corrupt or truncated"), (encrypted_pdf, "encrypted")],
-    ids=["truncated", "encrypted"],
-)
-def test_extract_pages_raises_pdf_error_for_unreadable_pdf(make_bytes, reason: str) -> None:
-    with pytest.raises(PdfError, match=reason):
-        extract_pages(make_bytes())
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_pdf_encrypted_without_a_user_password_opens_and_one_with_a_password_says_encrypted(engine: str) -> None:
+    opened = extract_pdf(encrypted_pdf("AES-256", user_password=""), engine)  # AES: pypdf needs cryptography
+    assert "Visual Instruction Tuning" in opened.raw_pages[0]
+
+    with pytest.raises(PdfError, match="encrypted"):
+        extract_pdf(encrypted_pdf("AES-256"), engine)
 
 
 def test_paper_text_passes_on_a_download_error_as_warning() -> None:
-    text = paper_text(paper_from_feed(MEZO), None, pdf_error="PDF download failed: HTTP 503")
+    text = paper_text(paper_from_feed(MEZO), pdf_error="PDF download failed: HTTP 503")
 
     assert text.source == "abstract"
     assert text.warning == "PDF download failed: HTTP 503"
 
 
+def test_an_unknown_engine_is_a_pdf_error() -> None:
+    with pytest.raises(PdfError, match="unknown PDF engine 'mupdf'"):
+        extract_pdf(mezo_pdf(), "mupdf")
+
+
+# -- papers that are not on arXiv ---------------------------------------------------------
+
+
+def test_pdf_document_info_reads_title_and_abstract_from_the_pdf() -> None:
+    title, authors, abstract = pdf_document_info(extract_pdf(mezo_pdf()))
+
+    assert title == MEZO.title
+    assert abstract.startswith("Fine-tuning language models (LMs) has yielded success")
+
+
 # -- the shared corpus of real arXiv PDFs -------------------------------------------------
 
 
-def corpus_pdfs() -> list:
-    folder = SHARED_CORPUS / "pdf"
-    if not folder.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared corpus not found at {folder}"),
-                             id="no-corpus")]
-    found = sorted(folder.glob("*.pdf"))
-    if not found:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"no PDFs in {folder}"), id="empty-corpus")]
-    return [pytest.param(path, id=path.stem) for path in found]
+@pytest.mark.parametrize("stem", corpus.params(papers_only=False))
+def test_paper_text_reads_every_real_corpus_pdf(stem: str) -> None:
+    text = corpus.text(stem)
 
-
-def corpus_paper(path: Path) -> Paper:
-    try:
-        arxiv_id = parse_arxiv_id(path.stem.replace("_", "/"))
-    except IdentifierError:
-        arxiv_id = ArxivId("0704.0001", 1)
-    return Paper(id=arxiv_id, title=path.stem, abstract="Abstract from the API.", authors=(),
-                 published="", updated="", primary_category="", categories=())
-
-
-@pytest.mark.parametrize("pdf_path", corpus_pdfs())
-def test_paper_text_reads_every_real_corpus_pdf(pdf_path: Path) -> None:
-    text = paper_text(corpus_paper(pdf_path), pdf_path.read_bytes())
-
-    kinds = [s.kind for s in text.sections]
-    if "truncated" in pdf_path.stem:  # the corpus's deliberately broken file
+    if stem.startswith("truncated"):  # the corpus's deliberately broken files
         assert text.source == "abstract" and "corrupt or truncated" in text.warning
         return
+    if stem.startswith("scanned"):  # a scanned page has no text layer to read
+        assert text.source == "abstract" and "no usable text layer" in text.warning
+        return
     assert text.source == "pdf", text.warning
+    kinds = [s.kind for s in text.sections]
     assert kinds[0] == "abstract"
-    assert len(kinds) >= 3, [s.heading for s in text.sections]
-    assert sum(len(s.text.split()) for s in text.sections) > 1000
+    if not stem.startswith("encrypted"):  # a two-page excerpt
+        assert len(kinds) >= 4, [s.heading for s in text.sections]
+        assert sum(len(s.text.split()) for s in text.sections) > 1000
+
+
+@corpus.needs_corpus()
+def test_the_aes_encrypted_corpus_excerpt_opens_with_both_engines() -> None:
+    for engine in ENGINES:
+        done = corpus.extracted("encrypted-2103.15348v2-excerpt", engine)
+        assert "LayoutParser" in done.raw_pages[0], engine

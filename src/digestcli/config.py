@@ -54,6 +54,7 @@ class Settings:
     price_input: float = 0.0  # $ per million tokens, for the cost estimate (0: use the built-in table)
     price_output: float = 0.0
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # PDF text extraction pool
+    pdf_engine: str = "pdfium"  # pdfium (fast, reads positions) | pypdf (pure Python)
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     # arxiv
     arxiv_api_url: str = DEFAULT_API_URL
@@ -137,6 +138,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("arxiv", "max_pdf_mb"): ("max_pdf_bytes", (int, float)),
     ("arxiv", "timeout"): ("http_timeout", (int, float)),
     ("cache", "dir"): ("cache_dir", str),
+    ("pdf", "engine"): ("pdf_engine", str),
 }
 
 
@@ -186,6 +188,7 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
         "DIGEST_ARXIV_PDF_URL": "arxiv_pdf_url",
         "DIGEST_TOKENIZER": "tokenizer",
         "DIGEST_RESPONSE_FORMAT": "response_format",
+        "DIGEST_PDF_ENGINE": "pdf_engine",
     }
     for variable, name in plain.items():
         if environ.get(variable, "").strip():
@@ -226,6 +229,8 @@ def _polite(settings: Settings) -> Settings:
         raise ConfigError(
             f"response_format must be auto, json_schema, json_object or text, got {settings.response_format!r}"
         )
+    if settings.pdf_engine not in ("pdfium", "pypdf"):
+        raise ConfigError(f"PDF engine must be 'pdfium' or 'pypdf', got {settings.pdf_engine!r}")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if not 1 <= settings.jobs <= 64:
@@ -266,4 +271,7 @@ input_budget = 8000       # tokens of paper text + prompt sent per paper
 max_output_tokens = 1500
 response_format = "auto"  # auto | json_schema | json_object | text
 jobs = 4                  # summaries requested at once (digest add --jobs)
+
+[pdf]
+engine = "pdfium"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)
 '''

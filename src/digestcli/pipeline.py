@@ -221,7 +221,7 @@ class AddPipeline:
         self._stop = threading.Event()
         self._busy_lock = threading.Lock()
         self._llm_busy = 0
-        self._extractor = Extractor(0)
+        self._extractor = Extractor(0, settings.pdf_engine)
         self._texts = grounding.text_cache(settings.cache_dir)
         self.options = ItemOptions()
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
@@ -301,7 +301,7 @@ class AddPipeline:
         if not queue:
             return
         queued_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-        self._extractor = Extractor(self.settings.extract_processes if len(queue) > 1 else 0)
+        self._extractor = Extractor(self.settings.extract_processes if len(queue) > 1 else 0, self.settings.pdf_engine)
 
         def work(index: int, given: str, paper: Paper) -> None:
             try:
@@ -370,15 +370,15 @@ class AddPipeline:
         pdf_url = document_pdf_url(url) or url
         try:
             data = self.arxiv.download_pdf(pdf_url)
-            pages = self._extractor.pages(data)
+            extracted = self._extractor.extract(data)
         except DigestError as error:
             self.reporter.fail(f"{url}: {error}")
             return Outcome(url, "failed", str(error))
-        title, authors, abstract = pdf_document_info(data, pages)
+        title, authors, abstract = pdf_document_info(extracted)
         paper = Paper(id=ArxivId(key), title=title or url, abstract=abstract, authors=tuple(authors),
                       published="", updated="", primary_category="", categories=(), abs_url=url,
                       pdf_url=pdf_url, source="pdf")
-        text = paper_text(paper, data, pages=pages)
+        text = paper_text(paper, extracted=extracted)
         self._keep_text(paper, text)
         try:
             summary, context_tokens = self._summarize(paper, text)
@@ -545,15 +545,15 @@ class AddPipeline:
         try:
             pdf = self.arxiv.fetch_pdf(paper)
         except PdfError as error:
-            text = paper_text(paper, None, pdf_error=str(error))
+            text = paper_text(paper, pdf_error=str(error))
         else:
             self.reporter.stage(name, "text")
             try:
-                pages = self._extractor.pages(pdf)
+                extracted = self._extractor.extract(pdf)
             except PdfError as error:
-                text = paper_text(paper, None, pdf_error=str(error))
+                text = paper_text(paper, pdf_error=str(error))
             else:
-                text = paper_text(paper, pdf, pages=pages)
+                text = paper_text(paper, extracted=extracted)
         if text.warning:
             self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
         self._keep_text(paper, text)
