@@ -8,6 +8,7 @@ exactly and no test ever really waits.
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
-from digestcli.arxiv import ArxivClient, Throttle
+import corpus
+from digestcli.arxiv import ArxivClient, Throttle, parse_atom_feed
 from digestcli.config import Settings
 from digestcli.errors import ArxivError, PdfError
 from digestcli.ids import parse_arxiv_id
@@ -468,3 +470,95 @@ def test_fetch_pdf_ignores_a_corrupt_cache_file(fake_arxiv: FakeArxiv, make_clie
     assert data == fake_arxiv.pdfs["2305.17333"]
     assert cached.read_bytes() == data
     assert len(fake_arxiv.pdf_requests()) == 1
+
+
+# -- real recorded API responses (../shared/corpus/api) -------------------------------------------
+
+API = corpus.SHARED_CORPUS / "api"
+
+
+def _recorded() -> list:
+    """Every recorded response: the Atom files, and the JSON records of the arxiv.py project
+    (url, status code, body), current and 2016 formats alike."""
+    if not API.is_dir():
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"recorded API responses not found at {API}"),
+                             id="no-corpus")]
+    found = sorted(API.glob("*.xml")) + sorted(API.glob("*/*.json"))
+    return [pytest.param(path, id=path.name) for path in found]
+
+
+def _body(path) -> tuple[int, bytes]:
+    if path.suffix == ".json":
+        record = json.loads(path.read_text(encoding="utf-8"))
+        return record["status_code"], record["body"].encode("utf-8")
+    return (400 if "http400" in path.name else 200), path.read_bytes()
+
+
+@pytest.mark.parametrize("path", _recorded())
+def test_every_recorded_arxiv_response_parses(path) -> None:
+    _, body = _body(path)
+
+    papers, errors = parse_atom_feed(body)
+
+    assert len(papers) + len(errors) == body.count(b"<entry>")
+    for paper in papers:
+        assert paper.title and paper.abstract and paper.authors and paper.id.version
+        assert paper.published[:2] in ("19", "20") and paper.primary_category
+        assert paper.abs_url.startswith("https://arxiv.org/abs/")
+    if b"/api/errors" in body:
+        assert errors == [("abc", "incorrect id format for abc")]
+
+
+@pytest.fixture
+def replaying_arxiv(monkeypatch: pytest.MonkeyPatch):
+    """A local arXiv answering with the real recorded responses."""
+    server = FakeArxiv().start()
+    yield server
+    server.stop()
+
+
+@corpus.needs_corpus()
+def test_a_malformed_id_arxiv_answers_with_http_400_fails_alone_and_the_rest_lands(replaying_arxiv, make_client):
+    refused = (API / "error_malformed_id_abc_http400.xml").read_bytes()
+    found = (API / "id_list_2104.12255v1.xml").read_bytes()
+    replaying_arxiv.api_override = lambda ids: Reply(400, refused) if "abc" in ids else Reply(200, found)
+
+    result = make_client(replaying_arxiv).fetch_papers([ArxivId("abc"), ArxivId("2104.12255", 1)])
+
+    assert str(result["abc"]) == "abc: arXiv refused it: incorrect id format for abc"
+    assert isinstance(result["2104.12255"], Paper) and result["2104.12255"].id.versioned == "2104.12255v1"
+    assert [query_of(r)["id_list"] for r in replaying_arxiv.api_requests()] == [["abc,2104.12255v1"], ["2104.12255v1"]]
+
+
+@corpus.needs_corpus()
+def test_a_well_formed_unknown_id_gets_an_empty_feed_and_one_line_while_the_rest_lands(replaying_arxiv, make_client):
+    both = (API / "id_list_multi_0808.05394_1707.08567_one-missing.xml").read_bytes()
+    replaying_arxiv.api_override = lambda ids: Reply(200, both)
+
+    result = make_client(replaying_arxiv).fetch_papers([ArxivId("0808.05394"), ArxivId("1707.08567")])
+
+    assert str(result["0808.05394"]) == "0808.05394: no such paper on arXiv"
+    assert isinstance(result["1707.08567"], Paper)
+
+
+@corpus.needs_corpus()
+def test_digest_add_reports_a_refused_id_in_one_line_and_adds_the_rest(workspace, fake_arxiv) -> None:
+    """Through the CLI: arXiv refuses one id of the batch (HTTP 400, its real Error entry); that id
+    gets one line on stderr, the other paper lands, the exit code says some failed."""
+    from test_cli import digest
+
+    refused = (API / "error_malformed_id_abc_http400.xml").read_bytes().replace(b"abc", b"2305.99999")
+    plain = fake_arxiv.handle
+
+    def handle(method, path, body, headers):
+        if "id_list=" in path and "2305.99999" in path:
+            return Reply(400, refused, {"Content-Type": "application/atom+xml"})
+        return plain(method, path, body, headers)
+
+    fake_arxiv.handle = handle
+    result = digest("add", "2305.99999", MEZO_ID.base)
+
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.stderr.splitlines() if "2305.99999" in line]
+    assert errors == ["digest: error: 2305.99999: arXiv refused it: incorrect id format for 2305.99999"]
+    assert "1 added" in result.stderr

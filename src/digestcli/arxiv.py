@@ -182,7 +182,7 @@ class ArxivClient:
             except IdentifierError:
                 base = mentioned
             bad.add(base)
-            results[base] = ArxivError(f"{mentioned or 'request'}: arXiv reported an error: {message}")
+            results[base] = ArxivError(f"{mentioned or 'request'}: arXiv refused it: {message}")
         missing = [a for a in batch if a.base not in by_base and a.base not in bad]
         for arxiv_id in batch:
             if arxiv_id.base in by_base:
@@ -294,6 +294,8 @@ class ArxivClient:
                     self.api_requests += 1
                     response = self.http.get(url, params=params, follow_redirects=True)
                     self._check_status(response, url)
+                    if response.status_code == 400 and _names_refused_ids(response.content):
+                        return response.content  # arXiv names the ids it refuses in Error entries
                     if response.status_code >= 400:
                         raise ArxivError(f"{what} refused the request: HTTP {response.status_code}")
                     return response.content
@@ -310,6 +312,16 @@ class ArxivClient:
         except httpx.HTTPError as error:
             raise ArxivError(f"{what} request failed: {type(error).__name__}") from None
         raise AssertionError("unreachable")
+
+
+def _names_refused_ids(body: bytes) -> bool:
+    """Whether an HTTP 400 from the API is its Atom feed of Error entries ("incorrect id format for
+    abc"): then each id named fails alone and the rest of the batch is asked for again."""
+    try:
+        _, errors = parse_atom_feed(body)
+    except ArxivError:
+        return False
+    return any(mentioned for mentioned, _ in errors)
 
 
 def _looks_like_pdf(data: bytes) -> bool:
