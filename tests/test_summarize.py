@@ -24,8 +24,7 @@ from digestcli.budget import TokenCounter, select_context
 from digestcli.errors import LLMError
 from digestcli.models import ArxivId, Context, Paper, PaperText
 from digestcli.pdftext import paper_text
-from digestcli.summarize import FIELD_NAMES, LLMSummarizer, OfflineSummarizer, Prompts, load_prompts
-from digestcli.text import split_sentences, squash
+from digestcli.summarize import FIELD_NAMES, LLMSummarizer, Prompts, load_prompts
 
 API_KEY = "sk-test"
 CONTEXT_BUDGET = 3000
@@ -428,62 +427,3 @@ def test_packaged_prompts_are_used_without_a_workspace_override(fake_openai, tmp
     (request,) = fake_openai.chat_requests()
     assert system_message(request).startswith("You write paper summaries for an ML research newsletter")
     assert summary.prompt_hash == load_prompts(None).hash == load_prompts(tmp_path).hash
-
-
-# -- offline backend ---------------------------------------------------------------------
-
-
-def source_sentences(paper: Paper, text: PaperText) -> str:
-    return squash(paper.abstract) + "\n" + squash(text.full_text)
-
-
-@pytest.mark.parametrize("paper", [MEZO, LLAVA], ids=["mezo", "llava"])
-def test_offline_summary_is_deterministic_and_fills_every_field(paper):
-    first = OfflineSummarizer().summarize(parsed(paper), extracted(paper))
-    second = OfflineSummarizer().summarize(parsed(paper), extracted(paper))
-
-    assert first == second
-    assert first.backend == "offline" and first.usage.input_tokens == 0 and not first.cached
-    fields = first.fields
-    for name in ("short_name", "tldr", "whats_new", "how_it_works", "results"):
-        assert getattr(fields, name).strip(), name
-        assert "Not stated" not in getattr(fields, name), name
-    assert len(fields.key_insights) >= 2
-
-
-@pytest.mark.parametrize("paper", [MEZO, LLAVA], ids=["mezo", "llava"])
-def test_offline_summary_sentences_are_verbatim_from_the_paper(paper):
-    source_paper, text = parsed(paper), extracted(paper)
-    source = source_sentences(source_paper, text)
-
-    fields = OfflineSummarizer().summarize(source_paper, text).fields
-
-    for name in ("tldr", "whats_new", "how_it_works", "results"):
-        for sentence in split_sentences(getattr(fields, name)):
-            assert sentence in source, f"{name}: {sentence!r} is not in the paper"
-    for insight in fields.key_insights:
-        assert insight in source, f"insight {insight!r} is not in the paper"
-
-
-@pytest.mark.parametrize("paper, short_name, code_url", [
-    (MEZO, "MeZO", "https://github.com/princeton-nlp/MeZO"),
-    (LLAVA, "LLaVA", None),
-], ids=["mezo", "llava"])
-def test_offline_summary_picks_the_method_name_and_code_link(paper, short_name, code_url):
-    fields = OfflineSummarizer().summarize(parsed(paper), extracted(paper)).fields
-
-    assert fields.short_name == short_name
-    assert fields.code_url == code_url
-
-
-def test_offline_summary_of_abstract_only_still_fills_every_field():
-    paper = parsed(MEZO)
-    text = paper_text(paper, None, pdf_error="PDF is corrupt or truncated")
-
-    fields = OfflineSummarizer().summarize(paper, text).fields
-
-    assert text.source == "abstract"
-    assert fields.short_name == "MeZO"
-    assert fields.code_url == "https://github.com/princeton-nlp/MeZO"  # from the arXiv comment
-    for sentence in split_sentences(fields.tldr + " " + fields.results):
-        assert sentence in squash(paper.abstract)

@@ -1,4 +1,4 @@
-"""Summarizers: an OpenAI-compatible LLM backend and an offline extractive one.
+"""Summarizers: an OpenAI-compatible LLM backend here, and the offline extractive one in offline.py.
 
 Both fill SummaryFields. The LLM backend talks only through the openai SDK,
 asks for structured output (falling back to JSON mode, then plain text),
@@ -24,7 +24,7 @@ from .files import JsonCache, sha256_hex, stable_hash
 from .models import Context, Paper, PaperText, Summary, Usage
 from .schema import SummaryFields
 from .pdftext import EXTRACTOR_VERSION
-from .text import split_sentences
+from .offline import OfflineSummarizer  # noqa: F401  (the offline backend, re-exported for callers)
 
 PROMPT_NAMES = ("system.md.j2", "user.md.j2", "repair.md.j2")
 SUMMARY_SCHEMA_VERSION = "2"  # 2: evidence quotes
@@ -398,93 +398,3 @@ def _short(error: Any) -> str:
     body = getattr(error, "body", None)
     message = body.get("message") if isinstance(body, dict) else None
     return _squash(message or getattr(error, "message", "") or type(error).__name__)[:200]
-
-
-# -- offline extractive backend ------------------------------------------------
-
-_NEW_CUES = re.compile(r"\b(we (propose|introduce|present|develop|design)|this (paper|work)|novel|"
-                       r"first (attempt|method|approach|to)|a new)\b", re.I)
-_HOW_CUES = re.compile(r"\b((we|our method|our approach|it) (use|uses|train|trains|apply|applies|leverage|"
-                       r"leverages|build|builds|compute|computes|estimate|estimates|optimi[sz]e|model|formulate|"
-                       r"combine|replace|generate|learn|connect|connects)|by (using|\w+ing)|consists? of|based on|"
-                       r"relies on|we (first|then))\b", re.I)
-_INSIGHT_CUES = re.compile(r"\b(we (find|show|observe|demonstrate|prove|discover)|surprisingly|suggests?|"
-                           r"enables?|insight|crucial|important|key|without|only)\b", re.I)
-_RESULT_CUES = re.compile(r"\b(outperform\w*|improv\w*|achiev\w*|accuracy|faster|speed-?up|state-of-the-art|"
-                          r"sota|than|reduc\w*|surpass\w*|match\w*|comparable|gain\w*|score\w*)\b|%|×", re.I)
-_NAME = r"[A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*"  # MeZO, LLaVA, GPT-4: a capital inside
-
-
-def _usable(sentence: str) -> bool:
-    words = sentence.split()
-    if not 6 <= len(words) <= 60 or not sentence.endswith((".", "!", "?")):
-        return False
-    letters = sum(ch.isalpha() for ch in sentence)
-    return letters / max(1, len(sentence)) >= 0.6 and "http" not in sentence
-
-
-def _short_name(paper: Paper) -> str:
-    """The name the paper gives its method: 'Name: ...' titles, then '(Name)' or 'we introduce Name'."""
-    head = paper.title.split(":", 1)[0].strip()
-    if ":" in paper.title and 0 < len(head.split()) <= 3:
-        return head
-    proposals = [s for s in split_sentences(paper.abstract) if _NEW_CUES.search(s)]
-    for sentence in proposals:
-        named = (re.search(rf"\(({_NAME})\)", sentence)
-                 or re.search(rf"\b(?:propose|introduce|present|call)\w*\s+({_NAME})\b", sentence))
-        if named and not named.group(1).endswith("s"):
-            return named.group(1)
-    for defined in re.finditer(rf"\(({_NAME})\)", paper.abstract):
-        if not defined.group(1).endswith("s") and len(defined.group(1)) <= 20:  # "LLMs" names a field, not a method
-            return defined.group(1)
-    words = paper.title.split()
-    return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
-
-
-class OfflineSummarizer:
-    """Deterministic: every field is made of the paper's own sentences."""
-
-    backend = "offline"
-    model = "extractive-v1"
-
-    def summarize(self, paper: Paper, text: PaperText) -> Summary:
-        abstract = [s for s in split_sentences(paper.abstract) if len(s.split()) >= 4]
-        body = {kind: [s for s in split_sentences(text.text_of(kind)) if _usable(s)]
-                for kind in ("introduction", "method", "results", "conclusion")}
-        used: set[str] = set()
-
-        def pick(pool: list[str], cue: re.Pattern[str] | None, count: int, need_digit: bool = False) -> list[str]:
-            chosen = []
-            for sentence in pool:
-                if sentence in used or (cue and not cue.search(sentence)):
-                    continue
-                if need_digit and not re.search(r"\d", sentence):
-                    continue
-                chosen.append(sentence)
-                used.add(sentence)
-                if len(chosen) == count:
-                    break
-            return chosen
-
-        # TL;DR: the abstract's opening (the problem) and its first proposal sentence, in the paper's order.
-        tldr = pick(abstract[:1], None, 1) + pick(abstract, _NEW_CUES, 1)
-        tldr.sort(key=abstract.index)
-        results = (pick(abstract + body["results"] + body["conclusion"], _RESULT_CUES, 3, need_digit=True)
-                   or pick(abstract + body["results"] + body["conclusion"], _RESULT_CUES, 2))
-        whats_new = pick(abstract + body["introduction"], _NEW_CUES, 2) or pick(abstract, None, 1)
-        how = pick(body["method"] + abstract, _HOW_CUES, 3) or pick(body["method"] + abstract, None, 2)
-        insights = pick(abstract + body["introduction"] + body["conclusion"], _INSIGHT_CUES, 3)
-        if len(insights) < 2:
-            insights += pick(abstract + body["conclusion"], None, 2 - len(insights))
-        not_stated = "Not stated in the text available offline."
-        fields = SummaryFields(
-            short_name=_short_name(paper),
-            tldr=" ".join(tldr) or paper.title,
-            whats_new=" ".join(whats_new) or not_stated,
-            how_it_works=" ".join(how) or not_stated,
-            key_insights=insights or [not_stated],
-            results=" ".join(results) or not_stated,
-            code_url=text.code_links[0] if text.code_links else None,
-            evidence=results + insights,  # the paper's own sentences: found by construction
-        )
-        return Summary(fields, self.backend, self.model, "", Usage(), cached=False)

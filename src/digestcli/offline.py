@@ -1,0 +1,289 @@
+"""The offline summarizer: every field made of the paper's own sentences, told in the third person.
+
+Used when no LLM is configured. Sentences are chosen by what they say (a
+proposal, a mechanism, a finding, a measured result), by how much they share
+with the title, and by where they stand; no sentence is used twice, and none
+that cites other work, holds a caption, or is more symbols than words.
+A chosen sentence is changed only to read in the third person ("We propose"
+-> "The authors propose") and to lose a leading connective ("However,"); its
+evidence quote stays verbatim, so the grounding check finds it in the paper.
+Deterministic and pure: no network, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+from .models import Paper, PaperText, Summary, Usage
+from .pdfclean import clean_chars, math_share, remove_citations
+from .text import split_sentences
+
+TLDR_WORDS = 50  # a TL;DR a reader takes in at a glance
+NOT_STATED = "Not stated in the text available offline."
+
+_PROPOSAL = re.compile(r"\b(?:we (?:propose|introduce|present|develop|design|describe|release|build|create|study|"
+                       r"investigate|explore|analy[sz]e|show)|this (?:paper|work|study)|in this (?:paper|work)|"
+                       r"our (?:contributions?|approach|method))\b", re.I)
+_NEW = re.compile(rf"{_PROPOSAL.pattern}|\b(?:novel|a new|first (?:attempt|method|approach|to))\b|"
+                  r"\b(?:called|named|dubbed|termed)\s+[A-Z]", re.I)
+_HOW = re.compile(r"\b(?:(?:we|our method|our approach|our model|it|which) (?:use|uses|train|trains|apply|applies|"
+                  r"leverage|leverages|build|builds|compute|computes|estimate|estimates|optimi[sz]es?|model|"
+                  r"formulate|combine|combines|replace|replaces|generate|generates|learn|learns|connect|connects|"
+                  r"freeze|freezes|inject|injects|map|maps|encode|encodes|decompose|decomposes)|by (?:using|\w+ing)|"
+                  r"consists? of|based on|relies on|we (?:first|then)|is trained|are trained|is computed|takes as input)\b",
+                  re.I)
+_FINDING = re.compile(r"\b(?:we (?:find|found|show|observe|demonstrate|prove|discover|argue|hypothesi[sz]e|"
+                      r"note|confirm)|surprisingly|suggests?|reveals?|indicates?|the (?:main|key) (?:idea|insight)|"
+                      r"(?:key|important|main) (?:insight|finding|observation))\b", re.I)
+_INSIGHT = re.compile(rf"{_FINDING.pattern}|\b(?:enables?|crucial|key|without|only)\b", re.I)
+_RESTATE_IT = re.compile(r"^It (?=(?:obtains|achieves|outperforms|matches|reaches|improves|reduces|enables|uses|"
+                         r"requires|allows|combines|learns|runs|scales|surpasses|attains|yields|trains|generates)\b)")
+_RESULT = re.compile(r"\b(?:outperform\w*|improv\w*|achiev\w*|accuracy|faster|speed-?up|state-of-the-art|sota|"
+                     r"reduc\w*|surpass\w*|match\w*|comparable|gain\w*|score\w*|reach\w*|better|lower|higher)\b|%|×",
+                     re.I)
+_CONNECTIVE = re.compile(
+    r"^(?:However|Moreover|Furthermore|In addition|Additionally|Notably|Specifically|Importantly|Finally|"
+    r"First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Thus|Therefore|Hence|Overall|As a result|In particular|Concretely|"
+    r"Surprisingly|Remarkably|Empirically|Experimentally|Interestingly|Theoretically|Consequently|Instead|"
+    r"Motivated by (?:this|these)[^,]{0,40}|With (?:this|these) (?:insights?|observations?|findings?)|"
+    r"To (?:address|tackle|overcome|solve|mitigate|bridge|fill) (?:this|these|the)[^,]{0,40}|"
+    r"Building on (?:this|these)[^,]{0,40}|In (?:this|our) (?:paper|work|study))\s*,\s+", re.I)
+_ANAPHOR = re.compile(r"^(?:This|These|That|Those|It|Its|They|Their|Such|The latter|The former|Both)\b")
+_CITATION_LEFT = re.compile(r"\bet al\b|\[\d|\[[A-Z][A-Za-z+]*\d{2}|\((?:[A-Z][a-z]+,? )+(?:19|20)\d{2}")
+_CAPTION = re.compile(r"\b(?:Figure|Fig\.|Table|Algorithm)\s?\d+\s?[:|]|\([a-h]\)\s\S+\s\([b-h]\)")
+_REFERENCE_ASIDE = re.compile(r"\s*\((?:see\s+|cf\.\s+)?(?:Fig(?:ure)?s?\.?|Tables?|Sec(?:tion)?s?\.?|Eq(?:uation)?s?\.?|"
+                              r"Appendix|App\.)\s?[\dA-Z][^()]{0,30}\)")
+_SYMBOLS = re.compile(r"[=∑∏∫√∞≤≥≈∈⊂→←⇒∀∃∂∇‖∆ΘΦΨΩΣΠ\u2190-\u21ff\u2700-\u27bf\U0001d400-\U0001d7ff]")
+_NAME = r"[A-Z][A-Za-z0-9-]*[A-Z0-9][A-Za-z0-9-]*"  # MeZO, LLaVA, GPT-4: a capital inside
+_STOP = set("a an the of and or for in on to with by at from via is are be we our this that these those as it its "
+            "into using use based new model models language large".split())
+
+
+def third_person(sentence: str) -> str:
+    """The sentence as a reader's newsletter tells it: "We propose" -> "The authors propose",
+    "our method" -> "their method"; a leading connective ("However,") dropped."""
+    text = sentence
+    for _ in range(2):
+        text = _CONNECTIVE.sub("", text)
+    text = re.sub(r"^(?:In this (?:paper|work|study|article)|Here),?\s+we\b", "The authors", text)
+    text = re.sub(r"^We\b", "The authors", text)
+    text = re.sub(r"^Our\b", "Their", text)
+    text = re.sub(r"(?<![\w-])we(?![\w-])", "the authors", text)
+    text = re.sub(r"(?<![\w-])We(?![\w-])", "The authors", text)
+    text = re.sub(r"(?<![\w-])our(?![\w-])", "their", text)
+    text = re.sub(r"(?<![\w-])Our(?![\w-])", "Their", text)
+    text = re.sub(r"(?<![\w-])ours(?![\w-])", "theirs", text)
+    text = re.sub(r"(?<![\w-])ourselves(?![\w-])", "themselves", text)
+    text = re.sub(r"(?<![\w-])(?:let|Let) us\b", "one can", text)
+    text = re.sub(r"(?<=\w )us(?![\w-])", "them", text)
+    text = _REFERENCE_ASIDE.sub("", text)
+    return text[:1].upper() + text[1:]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]+", text) if w.lower() not in _STOP}
+
+
+def usable(sentence: str) -> bool:
+    """A sentence a reader can take out of its paper: whole, prose, and citing nothing."""
+    words = sentence.split()
+    if not 6 <= len(words) <= 60 or not sentence.endswith((".", "!", "?")) or not sentence[:1].isupper():
+        return False
+    letters = sum(ch.isalpha() for ch in sentence)
+    if letters / max(1, len(sentence)) < 0.6 or "http" in sentence or "@" in sentence:
+        return False
+    if sentence.count("(") != sentence.count(")") or _SYMBOLS.search(sentence) or math_share(sentence) > 0.02:
+        return False
+    if re.search(r"[|\\^_]", sentence):
+        return False
+    return not _CITATION_LEFT.search(sentence) and not _CAPTION.search(sentence)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of each paragraph (paragraphs are separated by blank lines), list bullets dropped."""
+    found = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        for sentence in split_sentences(paragraph):
+            found.append(re.sub(r"^(?:[•◦▪▸►∙‣⁃]|\(?\d{1,2}[.)]|\([a-z]\))\s*", "", sentence))
+    return [s for s in found if s]
+
+
+_GENERIC_NAMES = {"LLM", "LLMs", "NLP", "AI", "ML", "RL", "QA", "GPU", "GPUs", "CNN", "RNN", "LM", "LMs", "API", "APIs"}
+
+
+def _named(token: str) -> bool:
+    """A method's name (LoRA, GPT-4, RefinedWeb), not a generic acronym (LLM) or a capitalised
+    compound word (Low-Power, Open-Domain)."""
+    if token in _GENERIC_NAMES or len(token) > 20:
+        return False
+    inner = [i for i, ch in enumerate(token) if i and ch.isupper()]
+    return any(token[i - 1] != "-" for i in inner) or any(ch.isdigit() for ch in token)
+
+
+def short_name(paper: Paper) -> str:
+    """The name the paper gives its method: the acronym it defines for its title ("Direct Preference
+    Optimization (DPO)"), a short title head ("LoRA: ..."), the name it proposes ("we introduce Goat",
+    "namely BitNet b1.58"), a name in its title ("RefinedWeb"), else the title's first words."""
+    head = paper.title.split(":", 1)[0].strip()
+    head_words = head.split()
+    if ":" in paper.title and len(head_words) > 1:
+        acronym = re.search(rf"{re.escape(head)}\s*\(({_NAME})\)", paper.abstract, re.I)
+        if acronym:
+            return acronym.group(1)
+    if ":" in paper.title and 0 < len(head_words) <= 3:
+        return head
+    proposals = [s for s in split_sentences(paper.abstract) if _NEW.search(s)]
+    for sentence in proposals:
+        named = (re.search(rf"\(({_NAME})\)", sentence)
+                 or re.search(rf"\b(?:propose|introduce|present|call|name|dub|term)\w*\s+({_NAME}(?:\s[a-z]?\d[\w.]*\d)?)\b",
+                              sentence)
+                 or re.search(rf"\bnamely\s+({_NAME}(?:\s[a-z]?\d[\w.]*\d)?)\b", sentence))
+        if named and not named.group(1).endswith("s") and _named(named.group(1)):
+            return named.group(1)
+    for token in re.findall(rf"(?<![\w-])({_NAME})(?![\w-])", paper.title):
+        if _named(token) and len(token) >= 3:
+            return token
+    for defined in re.finditer(rf"\(({_NAME})\)", paper.abstract):
+        name = defined.group(1)
+        if not name.endswith("s") and _named(name):
+            return name
+    if 0 < len(head_words) <= 5:
+        return head
+    words = paper.title.split()
+    return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
+
+
+class OfflineSummarizer:
+    """Deterministic: every field is made of the paper's own sentences."""
+
+    backend = "offline"
+    model = "extractive-v2"
+
+    def summarize(self, paper: Paper, text: PaperText) -> Summary:
+        from .schema import SummaryFields
+
+        name = short_name(paper)
+        abstract = [s for s in sentences(_clean(paper.abstract)) if usable(s)]
+        body = {kind: [s for s in sentences(text.text_of(kind)) if usable(s)]
+                for kind in ("introduction", "results", "conclusion")}
+        method = [s for section in _method_sections(text, name) for s in sentences(section) if usable(s)]
+        picker = _Picker()
+        tldr = picker.tldr(abstract, paper.title)
+        findings = abstract + body["results"] + body["conclusion"]
+        introduction = abstract + body["introduction"]
+        results = (picker.pick(findings, _RESULT, 3, need_digit=True) or picker.pick(findings, _RESULT, 2)
+                   or picker.pick(body["conclusion"] + abstract, None, 1))
+        whats_new = (picker.pick(introduction, _PROPOSAL, 2) or picker.pick(introduction, _NEW, 2)
+                     or picker.pick(introduction, None, 1))
+        how = (picker.pick(method + abstract, _HOW, 3) or picker.pick(method, None, 2)
+               or picker.pick(body["introduction"] + abstract, _HOW, 2) or picker.pick(introduction, None, 1))
+        insights = picker.pick(introduction + body["results"] + body["conclusion"], _FINDING, 3)
+        if len(insights) < 2:
+            insights += picker.pick(abstract + body["conclusion"] + body["introduction"], _INSIGHT, 2 - len(insights))
+        if len(insights) < 2:
+            insights += picker.pick(body["conclusion"] + introduction, None, 2 - len(insights))
+
+        def told(sentences: list[str]) -> list[str]:
+            named = name if not name.endswith("…") else ""
+            return [_RESTATE_IT.sub(f"{named} ", third_person(s)) if named else third_person(s) for s in sentences]
+
+        fields = SummaryFields(
+            short_name=name,
+            tldr=" ".join(told(tldr)) or paper.title,
+            whats_new=" ".join(told(whats_new)) or NOT_STATED,
+            how_it_works=" ".join(told(how)) or NOT_STATED,
+            key_insights=told(insights) or [NOT_STATED],
+            results=" ".join(told(results)) or NOT_STATED,
+            code_url=text.code_links[0] if text.code_links else None,
+            evidence=results + insights,  # verbatim: the grounding check finds them in the paper
+        )
+        return Summary(fields, self.backend, self.model, "", Usage(), cached=False)
+
+
+def _method_sections(text: PaperText, name: str) -> list[str]:
+    """The text of the method sections, the one that presents the paper's own method first
+    ("Our Method", "LoRA") and background ("Problem Statement", "Preliminaries") last."""
+    sections = [s for s in text.sections if s.kind == "method"]
+
+    def rank(heading: str) -> int:
+        words = heading.lower()
+        if name and name.lower() in words or re.search(r"\b(?:our|proposed|method|approach|model|architecture|"
+                                                         r"framework|design|algorithm)\b", words):
+            return 0
+        if re.search(r"\b(?:background|preliminar|problem|notation|related|setup|setting)", words):
+            return 2
+        return 1
+
+    return [s.text for s in sorted(sections, key=lambda s: rank(s.heading))]
+
+
+def _clean(text: str) -> str:
+    """An API abstract as the prose of the PDF is cleaned: no inline citations, no stray bytes."""
+    return " ".join(remove_citations(clean_chars(text)).split())
+
+
+class _Picker:
+    """Chooses sentences for the fields, never the same one twice."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def pick(self, pool: list[str], cue: re.Pattern[str] | None, count: int, need_digit: bool = False) -> list[str]:
+        """Up to ``count`` sentences of ``pool`` with the cue, in the pool's order, those that stand on
+        their own (no leading "This" or "These") before those that do not."""
+        chosen = []
+        for sentence in sorted(pool, key=lambda s: bool(_ANAPHOR.match(_CONNECTIVE.sub("", s)))):
+            if sentence in self.used or (cue and not cue.search(sentence)):
+                continue
+            if need_digit and not re.search(r"\d", sentence):
+                continue
+            chosen.append(sentence)
+            self.used.add(sentence)
+            if len(chosen) == count:
+                break
+        return chosen
+
+    def tldr(self, abstract: list[str], title: str) -> list[str]:
+        """The abstract's sentences that best say what the paper does, within TLDR_WORDS words:
+        a proposal or a result, sharing words with the title, early, and readable on their own
+        (no leading "This" pointing at a sentence left out). Kept in the paper's order."""
+        title_words = _content_words(title)
+        scores = []
+        for position, sentence in enumerate(abstract):
+            score = 3.0 if _PROPOSAL.search(sentence) else 1.5 if _NEW.search(sentence) else 0.0
+            score += 2.0 if _RESULT.search(sentence) else 0.0
+            score += 3.0 * len(_content_words(sentence) & title_words) / max(1, len(title_words))
+            score -= 0.15 * position
+            score -= 2.0 if _ANAPHOR.match(_CONNECTIVE.sub("", sentence)) else 0.0
+            scores.append(score)
+        lengths = [len(third_person(s).split()) for s in abstract]
+        best: tuple[float, tuple[int, ...]] = (float("-inf"), ())
+        for size in (1, 2, 3):
+            for combo in combinations(range(len(abstract)), size):
+                words = sum(lengths[i] for i in combo)
+                if words > TLDR_WORDS:
+                    continue
+                value = sum(scores[i] for i in combo) + 0.02 * words
+                if value > best[0]:
+                    best = (value, combo)
+        chosen = [abstract[i] for i in best[1]]
+        if not chosen and abstract:  # every sentence is too long: the best one, cut at a clause
+            best_one = abstract[max(range(len(abstract)), key=scores.__getitem__)]
+            self.used.add(best_one)
+            return [_shorten(best_one, TLDR_WORDS)]
+        self.used.update(chosen)
+        return chosen
+
+
+def _shorten(sentence: str, limit: int) -> str:
+    """A sentence within ``limit`` words: asides in parentheses dropped, then cut after a clause."""
+    if len(third_person(sentence).split()) <= limit:
+        return sentence
+    sentence = re.sub(r"\s*\([^()]*\)", "", sentence)
+    words = sentence.split()
+    if len(words) <= limit - 2:
+        return sentence
+    cut = " ".join(words[: limit - 2])
+    clause = max(cut.rfind(", "), cut.rfind("; "))
+    return (cut[:clause] if clause > len(cut) // 2 else cut.rsplit(" ", 1)[0]).rstrip(",;") + "."
