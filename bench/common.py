@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the fake servers and the PDF builder the tests use
 sys.path.insert(0, str(ROOT / "src"))
 
+import corpus  # noqa: E402  (the shared corpus, its metadata and our labels of it, as the tests read them)
 from fakes import FakeArxiv, FakeOpenAI, FakePaper, Reply, chat_completion  # noqa: E402,F401
 from papers import LLAVA, LLAVA_SECTIONS, MEZO, MEZO_SECTIONS, SHARED_CORPUS, make_pdf  # noqa: E402
 
@@ -53,3 +54,93 @@ GOOD_SUMMARY_JSON = (
     '"how_it_works": "It is a copy of a real paper.", "key_insights": ["Copies are fast.", "Speed is measurable."], '
     '"results": "It measures speed.", "code_url": null}'
 )
+
+
+SECTION_KINDS = ("introduction", "method", "results", "conclusion")
+PROSE_DEFECTS = ("control character", "arXiv stamp", "caption", "math garbage")  # narrative "et al." is prose
+
+
+def read_corpus(engine: str) -> dict:
+    """Every corpus paper read with one engine: seconds, pages, and each paper's text (the
+    extraction timed alone, then made into sections and code links as digest add does)."""
+    import time
+
+    from digestcli.errors import PdfError
+    from digestcli.pdftext import extract_pdf, paper_text
+
+    texts, pages, seconds = {}, 0, 0.0
+    for stem in corpus.stems():
+        data = corpus.pdf_bytes(stem)
+        started = time.perf_counter()
+        try:
+            done = extract_pdf(data, engine)
+        except PdfError as error:
+            seconds += time.perf_counter() - started
+            texts[stem] = paper_text(corpus.paper(stem), pdf_error=str(error))
+            continue
+        seconds += time.perf_counter() - started
+        pages += len(done.pages)
+        texts[stem] = paper_text(corpus.paper(stem), extracted=done)
+    return {"engine": engine, "seconds": seconds, "pages": pages, "texts": texts}
+
+
+def prose_defects(texts: dict) -> dict[str, int]:
+    """Paragraphs of sent prose (not references or appendices) holding each kind of defect."""
+    counts = {name: 0 for name in PROSE_DEFECTS}
+    for text in texts.values():
+        for section in text.sections:
+            if section.kind in ("references", "appendix"):
+                continue
+            for paragraph in section.text.split("\n\n"):
+                for name in corpus.defects(paragraph):
+                    if name in counts:
+                        counts[name] += 1
+    return counts
+
+
+def section_shares(texts: dict) -> dict[str, float]:
+    """Share of papers in which each section kind was found."""
+    return {kind: sum(1 for t in texts.values() if any(s.kind == kind for s in t.sections)) / max(1, len(texts))
+            for kind in SECTION_KINDS}
+
+
+def heading_scores(engine: str) -> dict[str, float]:
+    """Our labelled top-level headings found by digest: recall, precision, kinds right."""
+    from digestcli.sections import find_headings
+
+    labels = corpus.labels("headings")
+    wanted = found = detected = kinds = 0
+    for stem, label in labels.items():
+        if stem not in corpus.stems(papers_only=False):
+            continue
+        done = corpus.extracted(stem, engine)
+        headings = find_headings(done.paragraphs, done.body_size)
+        detected += len(headings)
+        for expected in label["headings"]:
+            wanted += 1
+            match = next((h for h in headings if corpus.same_heading(h.title, expected["title"])), None)
+            if match is not None:
+                found += 1
+                kinds += match.kind == expected["kind"]
+    return {"labelled": wanted, "found": found, "recall": found / max(1, wanted),
+            "precision": found / max(1, detected), "kind_accuracy": kinds / max(1, found)}
+
+
+def code_link_verdicts(texts: dict) -> dict[str, int]:
+    """The paper's Code link against our labels: right, wrong link, missed (paper has one, none
+    given), invented (paper has none, one given)."""
+    from digestcli.codelinks import normal_url
+
+    verdicts = {"right": 0, "wrong": 0, "missed": 0, "invented": 0}
+    for stem, label in corpus.labels("code_links").items():
+        if stem not in texts:
+            continue
+        got = texts[stem].code_links[0] if texts[stem].code_links else None
+        accepted = {normal_url(u) for u in [label["code"], *label.get("also", [])] if u}
+        if not accepted:
+            verdicts["right" if got is None else "invented"] += 1
+        elif got is None:
+            verdicts["missed"] += 1
+        else:
+            verdicts["right" if got in accepted else "wrong"] += 1
+    return verdicts
