@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake servers and the PDF builder 
 sys.path.insert(0, str(ROOT / "src"))
 
 import corpus  # noqa: E402  (the shared corpus, its metadata and our labels of it, as the tests read them)
+from corpus import heading_scores  # noqa: E402,F401
 from fakes import FakeArxiv, FakeOpenAI, FakePaper, Reply, chat_completion  # noqa: E402,F401
 from papers import LLAVA, LLAVA_SECTIONS, MEZO, MEZO_SECTIONS, SHARED_CORPUS, make_pdf  # noqa: E402
 
@@ -68,11 +69,16 @@ def read_corpus(engine: str) -> dict:
     from digestcli.errors import PdfError
     from digestcli.pdftext import extract_pdf, paper_text
 
-    texts, pages, seconds = {}, 0, 0.0
+    from digestcli.pdfread import read_pdf
+
+    texts, documents, pages, seconds, reading = {}, {}, 0, 0.0, 0.0
     for stem in corpus.stems():
         data = corpus.pdf_bytes(stem)
         started = time.perf_counter()
         try:
+            read_pdf(data, engine)
+            reading += time.perf_counter() - started
+            started = time.perf_counter()
             done = extract_pdf(data, engine)
         except PdfError as error:
             seconds += time.perf_counter() - started
@@ -80,8 +86,10 @@ def read_corpus(engine: str) -> dict:
             continue
         seconds += time.perf_counter() - started
         pages += len(done.pages)
+        documents[stem] = done
         texts[stem] = paper_text(corpus.paper(stem), extracted=done)
-    return {"engine": engine, "seconds": seconds, "pages": pages, "texts": texts}
+    return {"engine": engine, "seconds": seconds, "reading": reading, "pages": pages, "texts": texts,
+            "documents": documents}
 
 
 def prose_defects(texts: dict) -> dict[str, int]:
@@ -102,28 +110,6 @@ def section_shares(texts: dict) -> dict[str, float]:
     """Share of papers in which each section kind was found."""
     return {kind: sum(1 for t in texts.values() if any(s.kind == kind for s in t.sections)) / max(1, len(texts))
             for kind in SECTION_KINDS}
-
-
-def heading_scores(engine: str) -> dict[str, float]:
-    """Our labelled top-level headings found by digest: recall, precision, kinds right."""
-    from digestcli.sections import find_headings
-
-    labels = corpus.labels("headings")
-    wanted = found = detected = kinds = 0
-    for stem, label in labels.items():
-        if stem not in corpus.stems(papers_only=False):
-            continue
-        done = corpus.extracted(stem, engine)
-        headings = find_headings(done.paragraphs, done.body_size)
-        detected += len(headings)
-        for expected in label["headings"]:
-            wanted += 1
-            match = next((h for h in headings if corpus.same_heading(h.title, expected["title"])), None)
-            if match is not None:
-                found += 1
-                kinds += match.kind == expected["kind"]
-    return {"labelled": wanted, "found": found, "recall": found / max(1, wanted),
-            "precision": found / max(1, detected), "kind_accuracy": kinds / max(1, found)}
 
 
 def code_link_verdicts(texts: dict) -> dict[str, int]:

@@ -38,6 +38,9 @@ def main() -> None:
     print(f"{len(pdfium['texts'])} real arXiv papers, {pdfium['pages']} pages ({corpus.PDF_DIR}); {os.cpu_count()} CPUs")
     print(f"{'':<34}{'pdfium':>12}{'pypdf':>12}")
     speed = {e: r["pages"] / r["seconds"] for e, r in runs.items()}
+    reading = {e: r["pages"] / r["reading"] for e, r in runs.items()}
+    print(f"{'pages/s (read positioned lines)':<34}{reading['pdfium']:>12.1f}{reading['pypdf']:>12.1f}   "
+          f"pdfium is {ratio(reading['pdfium'], reading['pypdf'])} as fast")
     print(f"{'pages/s (read + clean)':<34}{speed['pdfium']:>12.1f}{speed['pypdf']:>12.1f}   "
           f"pdfium is {ratio(speed['pdfium'], speed['pypdf'])} as fast")
     defects = {e: prose_defects(r["texts"]) for e, r in runs.items()}
@@ -46,7 +49,7 @@ def main() -> None:
     shares = {e: section_shares(r["texts"]) for e, r in runs.items()}
     for kind in shares["pdfium"]:
         print(f"{'papers with ' + kind + ' found':<34}{shares['pdfium'][kind]:>12.0%}{shares['pypdf'][kind]:>12.0%}")
-    headings = {e: heading_scores(e) for e in runs}
+    headings = {e: heading_scores(e, r["documents"]) for e, r in runs.items()}
     print(f"{'labelled headings found':<34}{headings['pdfium']['recall']:>12.1%}{headings['pypdf']['recall']:>12.1%}"
           f"   of {headings['pdfium']['labelled']}")
     print(f"{'headings found that are labelled':<34}{headings['pdfium']['precision']:>12.1%}"
@@ -55,6 +58,7 @@ def main() -> None:
     print(f"{'Code links right (of labels)':<34}{links['pdfium']['right']:>12}{links['pypdf']['right']:>12}"
           f"   of {sum(links['pdfium'].values())}")
     result = {"pages": pdfium["pages"], "pdfium_pps": round(speed["pdfium"], 1), "pypdf_pps": round(speed["pypdf"], 1),
+              "pdfium_read_pps": round(reading["pdfium"], 1), "pypdf_read_pps": round(reading["pypdf"], 1),
               "defects": defects, "headings": headings, "code_links": links}
     if not args.skip_pool:
         processes = max(2, os.cpu_count() or 1)

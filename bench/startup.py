@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HEAVY = ("openai", "pypdf", "tiktoken", "httpx")
+HEAVY = ("openai", "pypdf", "pypdfium2", "tiktoken", "httpx")
 
 
 def median_seconds(command: list[str], runs: int, cwd: Path | None = None) -> float:

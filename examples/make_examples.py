@@ -1,11 +1,11 @@
-"""Regenerate the example workspaces in examples/ with the real `digest` CLI.
+"""Regenerate the example workspaces in examples/ with the real `digest` CLI, from real papers.
 
-    .venv/bin/python examples/make_examples.py          # local stand-in for arXiv (no network)
+    .venv/bin/python examples/make_examples.py          # the shared corpus, served on 127.0.0.1
     .venv/bin/python examples/make_examples.py --live   # real arXiv (and OPENAI_API_KEY if set)
 
-Without --live the papers' metadata and PDFs come from the test stand-ins in
-tests/ (arXiv-format metadata of 2305.17333 and 2304.08485; PDFs built by the
-tests), served on 127.0.0.1. The summarizer is the offline extractive backend
+Without --live the papers are the real arXiv PDFs of ../shared/corpus/pdf with
+the metadata read off them (../shared/corpus/papers.jsonl), served by the local
+arXiv stand-in of tests/. The summarizer is the offline extractive backend
 unless OPENAI_API_KEY is set. Each workspace's README says what produced it.
 """
 
@@ -19,7 +19,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PAPERS = ["2305.17333", "2304.08485"]
+NEWSLETTER = ["2106.09685", "2305.14314", "2305.18290", "2402.17764", "2205.14135"]  # LoRA, QLoRA, DPO, BitNet, FlashAttention
+MONTHLY = ["2305.11206", "2310.04406", "2403.09629", "2501.12948"]  # LIMA, LATS, Quiet-STaR, DeepSeek-R1
 
 
 def digest(*args: str, cwd: Path, env: dict[str, str]) -> str:
@@ -36,18 +37,14 @@ def main() -> None:
     env = dict(os.environ)
     servers = []
     if not live:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from fakes import FakeArxiv
-        from papers import LLAVA, MEZO, llava_pdf, mezo_pdf
-
-        arxiv = FakeArxiv().start()
-        arxiv.add(MEZO, mezo_pdf())
-        arxiv.add(LLAVA, llava_pdf())
+        arxiv = corpus_server()
         servers.append(arxiv)
         env.update(DIGEST_ARXIV_API_URL=arxiv.api_url, DIGEST_ARXIV_PDF_URL=arxiv.pdf_url,
                    DIGEST_ARXIV_API_INTERVAL="0", DIGEST_PDF_INTERVAL="0")
-    backend = "an OpenAI-compatible LLM" if env.get("OPENAI_API_KEY") else "the offline extractive summarizer"
-    source = "arXiv" if live else "the local arXiv stand-in of tests/ (metadata of the real papers, PDFs built by the tests)"
+    backend = ("an OpenAI-compatible LLM" if env.get("OPENAI_API_KEY")
+               else "the offline extractive summarizer (no LLM: every field is the paper's own sentences)")
+    source = "arXiv" if live else ("the real arXiv PDFs of the shared corpus (../shared/corpus), with their metadata, "
+                                   "served by the local arXiv stand-in of tests/")
     env["DIGEST_CACHE_DIR"] = str(HERE / ".cache")
     try:
         newsletter = make_newsletter(env)
@@ -70,8 +67,8 @@ def make_newsletter(env: dict[str, str]) -> Path:
     workspace = HERE / "newsletter"
     shutil.rmtree(workspace, ignore_errors=True)
     digest("init", str(workspace), "--title", "Papers of the Week", cwd=HERE, env=env)
-    set_intro(workspace, "Two papers this week: fine-tuning with forward passes only, and instruction tuning for vision.")
-    digest("add", *PAPERS, cwd=workspace, env=env)
+    set_intro(workspace, "Five papers this week on making large models cheaper to adapt, align and run.")
+    digest("add", *NEWSLETTER, cwd=workspace, env=env)
     (workspace / "issue-1.rendered.md").write_text(digest("build", "issue-1", cwd=workspace, env=env))
     return workspace
 
@@ -83,13 +80,38 @@ def make_monthly(env: dict[str, str]) -> Path:
     digest("init", str(workspace), "--title", "Monthly Research Digest", cwd=HERE, env=env)
     config = workspace / "digest.toml"
     config.write_text(config.read_text().replace('style = "newsletter"', 'style = "digest"'))
-    set_intro(workspace, "This month: two papers on adapting large models cheaply. Starred (*) is my favourite.")
-    digest("add", *PAPERS, cwd=workspace, env=env)
-    digest("star", "issue-1", PAPERS[0], cwd=workspace, env=env)
+    set_intro(workspace, "This month: four papers on teaching models to reason. Starred (*) is my favourite.")
+    digest("add", *MONTHLY, cwd=workspace, env=env)
+    digest("star", "issue-1", MONTHLY[-1], cwd=workspace, env=env)
     for style in ("digest", "highlights", "bookmarks"):
         text = digest("build", "issue-1", "--style", style, cwd=workspace, env=env)
         (workspace / f"issue-1.{style}.rendered.md").write_text(text)
     return workspace
+
+
+def corpus_server():
+    """The local arXiv stand-in serving the corpus papers the examples use, with their real metadata."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from fakes import FakeArxiv, FakePaper
+    from papers import SHARED_CORPUS
+
+    records = SHARED_CORPUS / "papers.jsonl"
+    if not records.is_file():
+        raise SystemExit(f"the examples are made from real papers: {SHARED_CORPUS} not found (or use --live)")
+    arxiv = FakeArxiv().start()
+    for line in records.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["id"] not in NEWSLETTER + MONTHLY:
+            continue
+        date = f"{record['version_date']}T00:00:00Z"
+        paper = FakePaper(id=record["id"], version=record["version"], title=record["title"], abstract=record["abstract"],
+                          authors=record["authors"], published=date, updated=date,
+                          primary_category=record["primary_category"], categories=[record["primary_category"]],
+                          comment=record.get("comment", ""))
+        arxiv.add(paper, (SHARED_CORPUS / "pdf" / record["file"]).read_bytes())
+    return arxiv
 
 
 def set_intro(workspace: Path, text: str) -> None:

@@ -29,7 +29,8 @@ DEFECTS = {
     "citation": re.compile(r"\([A-Z][A-Za-z'’\-]+(?: et al\.?|,| and| &)[^()]{0,80}?(?:19|20)\d{2}[a-z]?\)"
                            r"|\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]|\bet al\.|\[[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?\]"),
     "caption": re.compile(r"(?:^|[.!?]\s+)(?:Figure|Fig\.|Table)\s?\d+\s?[:|]\s|\([a-h]\)\s[A-Z][\w-]+\s\([b-h]\)\s"),
-    "math garbage": re.compile(r"[A-Za-z0-9(][\u2190-\u21ff\u2700-\u27bf]|[\u2190-\u21ff\u2700-\u27bf][A-Za-z0-9(]"),
+    # glyphs a broken math font shows in place of letters (DPO: "max⇡✓ Ex⇠D"); plain arrows are prose
+    "math garbage": re.compile(r"[\u21e0-\u21ff\u2300-\u23ff\u2700-\u27bf]"),
 }
 
 
@@ -129,3 +130,26 @@ def same_heading(found: str, labelled: str) -> bool:
     (small capitals come out as capitals), or the same first 25 of them."""
     a, b = (re.sub(r"[^a-z0-9]", "", t.lower()) for t in (found, labelled))
     return a == b or (len(a) >= 25 and a[:25] == b[:25])
+
+
+def heading_scores(engine: str = "pdfium", documents: dict | None = None) -> dict[str, float]:
+    """Our labelled top-level headings against digest's: how many found (recall), how many of
+    digest's are labelled (precision), and how many found have the labelled kind. ``documents``
+    are papers already extracted with ``engine``, by stem."""
+    from digestcli.sections import find_headings
+
+    wanted = found = detected = kinds = 0
+    for stem, label in labels("headings").items():
+        if stem not in stems(papers_only=False):
+            continue
+        done = (documents or {}).get(stem) or extracted(stem, engine)
+        headings = find_headings(done.paragraphs, done.body_size)
+        detected += len(headings)
+        for expected in label["headings"]:
+            wanted += 1
+            match = next((h for h in headings if same_heading(h.title, expected["title"])), None)
+            if match is not None:
+                found += 1
+                kinds += match.kind == expected["kind"]
+    return {"labelled": wanted, "found": found, "recall": found / max(1, wanted),
+            "precision": found / max(1, detected), "kind_accuracy": kinds / max(1, found)}

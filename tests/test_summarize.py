@@ -107,6 +107,23 @@ def test_summary_is_read_from_bare_fenced_or_wrapped_json(fake_openai, tmp_path,
     assert len(fake_openai.chat_requests()) == 1
 
 
+def test_a_models_prose_is_cleaned_like_the_papers(fake_openai, tmp_path):
+    """A model that copies citations, arXiv's stamp, control bytes or glyph salad from its input
+    does not get them into an item."""
+    dirty = summary_with(
+        tldr="MeZO fine-tunes LMs (Malladi et al., 2023; Spall, 1992) with forward passes [12].\x00",
+        whats_new="An in-place ZO-SGD arXiv:2305.17333v3 [cs.LG] 11 Jan 2024 regenerating its noise.",
+        key_insights=["Memory equals inference max⇡✓ Ex⇠D.", "Prompts matter (Gao et al., 2021)."],
+    )
+    fake_openai.script.append(reply_json(dirty))
+
+    fields = summarizer(fake_openai, tmp_path).summarize(*mezo()).fields
+
+    assert fields.tldr == "MeZO fine-tunes LMs with forward passes."
+    assert fields.whats_new == "An in-place ZO-SGD regenerating its noise."
+    assert fields.key_insights == ["Memory equals inference.", "Prompts matter."]
+
+
 def test_invalid_fields_are_repaired_once_keeping_the_valid_ones(fake_openai, tmp_path):
     first = summary_with(tldr="", key_insights=[])
     del first["results"]

@@ -76,6 +76,7 @@ class PaperText:
     warning: str = ""  # why the PDF was not used, if it was not
     text_hash: str = ""
     page_texts: tuple[str, ...] = ()  # cleaned text of each PDF page, for grounding checks
+    engine: str = ""  # the PDF engine that read it ("pdfium" or "pypdf"; "" without a PDF)
 
     def text_of(self, *kinds: str) -> str:
         return "\n\n".join(s.text for s in self.sections if s.kind in kinds)

@@ -16,7 +16,7 @@ import re
 from itertools import combinations
 
 from .models import Paper, PaperText, Summary, Usage
-from .pdfclean import clean_chars, math_share, remove_citations
+from .pdfclean import math_share, prose_text
 from .text import split_sentences
 
 TLDR_WORDS = 50  # a TL;DR a reader takes in at a glance
@@ -40,8 +40,8 @@ _INSIGHT = re.compile(rf"{_FINDING.pattern}|\b(?:enables?|crucial|key|without|on
 _RESTATE_IT = re.compile(r"^It (?=(?:obtains|achieves|outperforms|matches|reaches|improves|reduces|enables|uses|"
                          r"requires|allows|combines|learns|runs|scales|surpasses|attains|yields|trains|generates)\b)")
 _RESULT = re.compile(r"\b(?:outperform\w*|improv\w*|achiev\w*|accuracy|faster|speed-?up|state-of-the-art|sota|"
-                     r"reduc\w*|surpass\w*|match\w*|comparable|gain\w*|score\w*|reach\w*|better|lower|higher)\b|%|×",
-                     re.I)
+                     r"reduc\w*|surpass\w*|(?<!to )match\w*|comparable|gain\w*|score\w*|reach\w*|better|lower|"
+                     r"higher)\b|%|×", re.I)
 _CONNECTIVE = re.compile(
     r"^(?:However|Moreover|Furthermore|In addition|Additionally|Notably|Specifically|Importantly|Finally|"
     r"First(?:ly)?|Second(?:ly)?|Third(?:ly)?|Thus|Therefore|Hence|Overall|As a result|In particular|Concretely|"
@@ -219,30 +219,51 @@ def _method_sections(text: PaperText, name: str) -> list[str]:
 
 
 def _clean(text: str) -> str:
-    """An API abstract as the prose of the PDF is cleaned: no inline citations, no stray bytes."""
-    return " ".join(remove_citations(clean_chars(text)).split())
+    """An API abstract, cleaned as the PDF's prose is: no inline citations, no stray bytes."""
+    return prose_text(text)
+
+
+_MEASURED = re.compile(r"\d\s?%|\d\s?(?:×|x\b)|\d\s*times\b|\b(?:outperform\w*|surpass\w*|speed-?ups?|"
+                       r"improv\w*|achiev\w*|state-of-the-art)\b", re.I)
+_POINTER = re.compile(r"\b(?:Sec(?:tion)?s?\.?|Fig(?:ure)?s?\.?|Tables?|Eqs?\.?|Equations?|Appendix)\s?[\dA-Z][\d.]*")
 
 
 class _Picker:
-    """Chooses sentences for the fields, never the same one twice."""
+    """Chooses sentences for the fields, never the same one twice, nor one that says what a chosen
+    one already says in nearly the same words."""
 
     def __init__(self) -> None:
         self.used: set[str] = set()
+        self._words: list[set[str]] = []
+
+    def _repeats(self, sentence: str) -> bool:
+        words = _content_words(sentence)
+        return any(len(words & seen) >= 0.6 * min(len(words), len(seen)) for seen in self._words if seen)
+
+    def _take(self, sentence: str) -> None:
+        self.used.add(sentence)
+        self._words.append(_content_words(sentence))
 
     def pick(self, pool: list[str], cue: re.Pattern[str] | None, count: int, need_digit: bool = False) -> list[str]:
-        """Up to ``count`` sentences of ``pool`` with the cue, in the pool's order, those that stand on
-        their own (no leading "This" or "These") before those that do not."""
+        """Up to ``count`` sentences of ``pool`` with the cue, those that stand on their own (no
+        leading "This" or "These") first; for results (``need_digit``), measured ones first (a
+        percentage, a speed-up, "outperforms") and figures that are not a pointer to a table."""
+        def rank(sentence: str) -> tuple[int, int]:
+            anaphoric = bool(_ANAPHOR.match(_CONNECTIVE.sub("", sentence)))
+            return (anaphoric, 0 if not need_digit or _MEASURED.search(sentence) else 1)
+
         chosen = []
-        for sentence in sorted(pool, key=lambda s: bool(_ANAPHOR.match(_CONNECTIVE.sub("", s)))):
-            if sentence in self.used or (cue and not cue.search(sentence)):
+        for sentence in sorted(pool, key=rank):
+            if sentence in self.used or (cue and not cue.search(sentence)) or self._repeats(sentence):
                 continue
-            if need_digit and not re.search(r"\d", sentence):
+            if need_digit and not re.search(r"\d", _POINTER.sub("", sentence)):
                 continue
             chosen.append(sentence)
-            self.used.add(sentence)
+            self._take(sentence)
             if len(chosen) == count:
                 break
-        return chosen
+        order = {sentence: index for index, sentence in enumerate(pool)}
+        return sorted(chosen, key=order.__getitem__)
 
     def tldr(self, abstract: list[str], title: str) -> list[str]:
         """The abstract's sentences that best say what the paper does, within TLDR_WORDS words:
@@ -270,9 +291,10 @@ class _Picker:
         chosen = [abstract[i] for i in best[1]]
         if not chosen and abstract:  # every sentence is too long: the best one, cut at a clause
             best_one = abstract[max(range(len(abstract)), key=scores.__getitem__)]
-            self.used.add(best_one)
+            self._take(best_one)
             return [_shorten(best_one, TLDR_WORDS)]
-        self.used.update(chosen)
+        for sentence in chosen:
+            self._take(sentence)
         return chosen
 
 

@@ -308,6 +308,8 @@ class _Page:
             tokens = line.text.split()
             if self.kinds[index] == "body" and len(tokens) >= 4 and numeric_share(line.text) >= 0.5:
                 self.kinds[index] = "table"
+            elif self.kinds[index] == "body" and len(re.findall(r"[↑↓]", line.text)) >= 2:
+                self.kinds[index] = "table"  # a header row: "Memory (GB)↓ Latency (ms)↓ PPL↓"
         # Row labels between table rows, and header rows in the table's smaller type, belong to the table.
         for _ in range(3):
             for index, line in enumerate(self.lines):
@@ -464,6 +466,7 @@ def _column_order(page: _Page) -> list[int]:
 
 
 Vocabulary = tuple[Counter[str], Counter[str]]
+_BROKEN_WORD = re.compile(rf"([A-Za-z0-9]+)[{HYPHEN_AT_END}-]$")
 
 
 def _vocabulary(pages: tuple[PageLayout, ...]) -> Vocabulary:
@@ -487,7 +490,7 @@ def join_lines(texts: list[str], vocabulary: Vocabulary) -> str:
         if not out:
             out = text
             continue
-        broken = re.search(r"([A-Za-z0-9]+)[" + HYPHEN_AT_END + r"-]$", out)
+        broken = _BROKEN_WORD.search(out[-60:])
         if broken and re.match(r"[A-Z0-9]", text):
             out = out[:-1] + "-" + text  # "GPT-" "4", "Stanford-" "Berkeley": a hyphen that stays
         elif broken and out[-1] == HYPHEN_AT_END or broken and re.match(r"[a-z]", text):
@@ -511,7 +514,7 @@ def _paragraphs(page: _Page, order: list[int], vocabulary: Vocabulary) -> list[P
     def flush() -> None:
         nonlocal group
         if group:
-            text = _prose(join_lines([line.text for line in group], vocabulary))
+            text = prose_text(join_lines([line.text for line in group], vocabulary))
             if text:
                 first = group[0]
                 paragraphs.append(Paragraph(text, page.page.number, first.size, first.bold, len(group), first.top,
@@ -558,8 +561,11 @@ def _numbered(text: str) -> bool:
     return bool(re.match(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVX]{1,5}\.|[A-H](?:\.\d{1,2})*\.?)\s+[A-Z]", text))
 
 
-def _prose(text: str) -> str:
-    text = " ".join(drop_garbage(remove_citations(clean_chars(text))).split())
+def prose_text(text: str) -> str:
+    """Text a reader can publish: clean characters, no inline citation, no arXiv stamp, no math
+    glyph salad, one space between words. Applied to the PDF's prose and to every summary field."""
+    text = STAMP.sub(" ", clean_chars(text))
+    text = " ".join(drop_garbage(remove_citations(text)).split())
     return re.sub(r" +([,.;:])", r"\1", text)
 
 

@@ -135,7 +135,7 @@ def paper_text(paper: Paper, pdf: bytes | None = None, *, extracted: ExtractedPd
     links = own_code_links(mentions, paper.authors, _front(extracted))
     full = (abstract, *body)
     return PaperText(full, len(extracted.pages), "pdf", links, "", sha256_hex("\n".join(s.text for s in full)),
-                     extracted.pages)
+                     extracted.pages, extracted.engine)
 
 
 def _metadata_mentions(paper: Paper) -> list[LinkMention]:

@@ -196,6 +196,7 @@ def item_meta(paper: Paper, text: PaperText, summary: Summary, context_tokens: i
             "text_source": text.source,
             "source_text_hash": text.text_hash[:16],
             "extractor_version": EXTRACTOR_VERSION,
+            "pdf_engine": text.engine,
             # Milliseconds keep the order of a batch when build sorts by creation time.
             "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "body_hash": body_hash(body),

@@ -123,11 +123,22 @@ def extract_json_object(content: str) -> dict[str, Any] | None:
     return None
 
 
+PROSE_FIELDS = ("tldr", "whats_new", "how_it_works", "results")
+
+
 def validate_fields(data: dict[str, Any]) -> tuple[SummaryFields | None, dict[str, str]]:
-    """Validated fields, or the problems per field name."""
+    """Validated fields, or the problems per field name. A model's prose is cleaned as the paper's
+    is (no citation, stamp, control byte or glyph salad survives into an item)."""
+    from .pdfclean import prose_text
+
     known = {k: v for k, v in data.items() if k in FIELD_NAMES}
     if isinstance(known.get("key_insights"), str):
         known["key_insights"] = [line for line in known["key_insights"].splitlines() if line.strip()]
+    for name in PROSE_FIELDS:
+        if isinstance(known.get(name), str):
+            known[name] = prose_text(known[name])
+    if isinstance(known.get("key_insights"), list):
+        known["key_insights"] = [prose_text(v) if isinstance(v, str) else v for v in known["key_insights"]]
     try:
         return SummaryFields.model_validate(known), {}
     except ValidationError as error:
