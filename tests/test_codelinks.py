@@ -103,3 +103,32 @@ def test_the_arxiv_comment_and_author_owned_repositories_count() -> None:
     assert own_code_links([footnote], authors=["Tim Dettmers", "Artidoro Pagnoni"]) == (
         "https://github.com/artidoro/qlora",)
     assert own_code_links([footnote], authors=["Someone Else"]) == ()
+
+
+def test_links_that_are_not_web_addresses_are_ignored() -> None:
+    assert normal_url("http://[oops/x") == ""
+    assert normal_url('https://github.com/a/b"><img src=x>') == ""
+    assert own_code_links([LinkMention(normal_url("http://[oops/x"), 1, "Our code is at <URL>")]) == ()
+
+
+@pytest.mark.parametrize("context", [
+    "code and " + "a" * 20000 + " <URL>",
+    "2020 " * 4000 + " <URL>",
+    "Our code is " + "available " * 2000 + "at <URL>",
+])
+def test_scoring_hostile_contexts_ends(context: str) -> None:
+    import signal
+
+    from digestcli.codelinks import link_mentions
+
+    def runaway(*_: object) -> None:
+        raise TimeoutError("a cue did not end")
+
+    previous = signal.signal(signal.SIGALRM, runaway)
+    signal.alarm(20)
+    try:
+        own_code_links([LinkMention("https://github.com/a/b", 3, context)])
+        link_mentions([context.replace("<URL>", "https://github.com/a/b")], [[]], (1, 1))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

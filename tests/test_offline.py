@@ -152,3 +152,15 @@ def test_offline_tldr_beats_the_lead_3_baseline_on_rouge_l_within_50_words() -> 
         ours.append(scorer.score(row["human_summary"], tldr)["rougeL"].fmeasure)
         lead.append(scorer.score(row["human_summary"], " ".join(split_sentences(row["abstract"])[:3]))["rougeL"].fmeasure)
     assert statistics.mean(ours) > statistics.mean(lead)
+
+
+def test_a_latex_title_is_no_pattern() -> None:
+    """A short name taken from a title such as "$\\infty$-former" is text, not a regex replacement."""
+    paper = Paper(id=ArxivId("2109.00301", 1), title=r"$\infty$-former: Infinite Memory Transformer",
+                  abstract="We propose the infinite former. It achieves strong results on long sequences of text.",
+                  authors=(), published="", updated="", primary_category="", categories=())
+    text = PaperText((Section("abstract", "Abstract", paper.abstract, 1),), 0, "abstract")
+
+    fields = OfflineSummarizer().summarize(paper, text).fields
+
+    assert fields.short_name == r"$\infty$-former"

@@ -320,3 +320,65 @@ def test_clean_document_is_deterministic() -> None:
     document = Document((PageLayout(1, 612, 792, lines),), "pdfium")
 
     assert clean_document(document) == clean_document(document)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("values in [0, 1] and the range [2, 5] stay", "values in [0, 1] and the range [2, 5] stay"),
+    ("10⁴ steps in O(n²) with R² stay", "10⁴ steps in O(n²) with R² stay"),
+    ("the biases² and the model.³ go", "the biases and the model. go"),
+])
+def test_remove_citations_leaves_intervals_and_exponents(raw: str, expected: str) -> None:
+    assert remove_citations(raw) == expected
+
+
+def test_bold_by_weight_when_font_names_say_nothing() -> None:
+    """Fonts named F1, F2 (a 2007 dvips paper): the heading's font is heavier than the body's."""
+    body = [Line("Body text of the paper goes on here.", 72, 500, 100 + 12 * n, 110 + 12 * n, 12.0, "Fk", 732)
+            for n in range(40)]
+    heading = Line("2. Method", 72, 140, 600, 610, 12.0, "Fn", 752)
+    pages = (PageLayout(1, 612, 792, (*body, heading)),)
+
+    paragraphs = clean_document(Document(pages, "pdfium")).paragraphs
+
+    assert next(p for p in paragraphs if p.text == "2. Method").bold
+    assert not paragraphs[0].bold
+
+
+def test_a_line_joined_across_a_superscript_keeps_its_font() -> None:
+    from digestcli.pdfclean import _merge_scripts
+
+    first = Line("Theorem 1", 72, 120, 90, 100, 10.0, "CMBX10", 0, True)
+    mark = Line("2", 120.5, 124, 86, 96, 7.0, "CMR7", 0)
+
+    (merged,) = _merge_scripts([first, mark])
+
+    assert (merged.text, merged.font, merged.bold) == ("Theorem 12", "CMBX10", True)
+
+
+@pytest.mark.parametrize("text", [
+    "(" + "see also " * 40 + "x)",
+    "1" * 20000 + "a",
+    "x" * 20000 + "⇡",
+    "word" + " " * 20000 + ".",
+    "[" + "1, " * 5000 + "]",
+    "(" + "Smith et al., 2020; " * 200 + ")",
+])
+def test_cleaning_hostile_text_ends(text: str) -> None:
+    """Text from a PDF or a model can be anything: no rule backtracks without end on it (the
+    alarm stops a runaway regular expression; every case here takes milliseconds)."""
+    import signal
+
+    from digestcli.pdfclean import numeric_share, prose_text
+
+    def runaway(*_: object) -> None:
+        raise TimeoutError("a cleaning rule did not end")
+
+    previous = signal.signal(signal.SIGALRM, runaway)
+    signal.alarm(20)
+    try:
+        prose_text(text)
+        prose_text(text, marks=False)
+        numeric_share(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

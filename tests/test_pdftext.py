@@ -247,3 +247,30 @@ def test_the_aes_encrypted_corpus_excerpt_opens_with_both_engines() -> None:
     for engine in ENGINES:
         done = corpus.extracted("encrypted-2103.15348v2-excerpt", engine)
         assert "LayoutParser" in done.raw_pages[0], engine
+
+
+def _pdf_with(link: str = "", title: bytes = b"") -> bytes:
+    """LLaVA's PDF with a link annotation to ``link`` and a raw /Title in its document info."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for paragraph in [LLAVA.abstract] * 4:
+        pdf.multi_cell(0, 5, paragraph, new_x="LMARGIN", new_y="NEXT")
+    if link:
+        pdf.link(20, 20, 40, 10, link)
+    data = bytes(pdf.output())
+    if title:
+        data = data.replace(b"/Producer", b"/Title <" + title.hex().encode() + b"> /Producer", 1)
+    return data
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_broken_link_or_title_in_the_pdf_never_escapes_paper_text(engine: str) -> None:
+    paper = paper_from_feed(dataclasses.replace(LLAVA, comment=""))
+
+    for pdf in (_pdf_with(link="http://[oops/x"), _pdf_with(title=b"\xfe\xff\xd8\x00\x00A")):
+        text = paper_text(paper, pdf, engine=engine)
+        assert text.code_links == ()
+        assert text.source in ("pdf", "abstract")

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .pdfread import SUPERSCRIPT_DIGITS
+
 # Where code and project pages live; a link elsewhere is never a Code link.
 _CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "huggingface.co", "aka.ms",
                "anonymous.4open.science", "git.io", "sourceforge.net", "bit.ly", "goo.gl", "tinyurl.com")
@@ -38,7 +40,7 @@ _OWN = re.compile(
     r"benchmark|scripts?|prompts?)\b"
     r"|(?<![A-Za-z])(?:source\s+)?(?:code|codes|codebase|implementation)\b[^.<]{0,60}?\b(?:is|are|will\s+be|can\s+be|"
     r"has\s+been)?\s*(?:publicly\s+|freely\s+|openly\s+|now\s+)?(?:available|released|hosted|accessible|linked)"
-    r"|(?<![A-Za-z])(?:source\s+)?(?:code|codes|codebase)\s*(?:(?:and|&)\s+[\w-]+\s*[\w-]*\s*)?(?:at\b|:|on\s+github)"
+    r"|(?<![A-Za-z])(?:source\s+)?(?:code|codes|codebase)\s*(?:(?:and|&)\s+[\w-]+(?:\s+[\w-]+)?\s*)?(?:at\b|:|on\s+github)"
     r"|(?<![A-Za-z])we\s+(?:also\s+)?(?:have\s+)?(?:release[sd]?|open[- ]?sourced?|publicly\s+release|make|made|provide|share|"
     r"publish|attach|include)\b"
     r"|(?<![A-Za-z])(?:to|will)\s+(?:publicly\s+)?(?:release|open[- ]?source)\b"
@@ -53,8 +55,8 @@ _USED = re.compile(r"(?<![A-Za-z])(?:we\s+use[sd]?|uses|using|is\s+used|are\s+us
                    r"released\s+by|official\s+implementation|from\s+the\s+(?:authors|original)|available\s+via|"
                    r"we\s+(?:follow|leverage|employ)|obtained\s+from|downloaded\s+from|evaluated\s+(?:with|using)|"
                    r"the\s+(?:benchmark|data|dataset)\s+(?:is|are))\b", re.I)
-_REFERENCE_ENTRY = re.compile(r"\b(?:19|20)\d{2}[a-z]?\b.*\b(?:URL|arXiv|Proceedings|In\s+[A-Z]|Conference|Journal|"
-                              r"preprint|pp\.|vol\.)", re.I | re.S)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}[a-z]?\b")
+_VENUE = re.compile(r"\b(?:URL|arXiv|Proceedings|In\s+[A-Z]|Conference|Journal|preprint|pp\.|vol\.)", re.I)
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,22 @@ class LinkMention:
 
 
 def normal_url(url: str) -> str:
-    """https, no www., no trailing punctuation, slash or .git: how two mentions are compared."""
+    """https, no www., no trailing punctuation, slash or .git: how two mentions are compared.
+    '' for what is not a web address a newsletter can link to."""
     url = url.strip().rstrip(_TRAILING)
     if url.count("(") < url.count(")"):
         url = url[: url.rfind(")")]
     if not re.match(r"https?://", url, re.I):
         url = "https://" + url
-    parts = urlsplit(url)
+    if not _URL_CHARS.fullmatch(url):
+        return ""  # spaces, quotes, angle brackets: not from a real link
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[oops/x"
+        return ""
     host = (parts.hostname or "").lower().removeprefix("www.")
+    if not host:
+        return ""
     path = parts.path.rstrip("/")
     if path.lower().endswith(".git"):
         path = path[:-4]
@@ -85,6 +95,8 @@ def normal_url(url: str) -> str:
 
 
 def is_code_host(url: str) -> bool:
+    if not url:
+        return False
     parts = urlsplit(url)
     host = (parts.hostname or "").lower().removeprefix("www.")
     if host.endswith(_PAGES):
@@ -134,7 +146,7 @@ def _continues(url: str, piece: str) -> bool:
         re.match(r"[a-z0-9_-]+[/#?]", piece))
 
 
-_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUPERSCRIPT = str.maketrans("0123456789", SUPERSCRIPT_DIGITS)
 
 
 def _footnote_reference(text: str, offset: int) -> str:
@@ -188,7 +200,7 @@ def link_mentions(pages: Sequence[str], annotations: Sequence[Sequence[tuple[str
             else:
                 context = _sentence_around(text, offset, len(url))
             in_references = bool(references and references[0] <= number <= references[1]
-                                 and _REFERENCE_ENTRY.search(context))
+                                 and _reference_entry(context))
             mentions.append(LinkMention(normal, number, context, normal in whole, in_references))
     seen = {m.url for m in mentions}
     for number, links in enumerate(annotations, start=1):
@@ -197,8 +209,25 @@ def link_mentions(pages: Sequence[str], annotations: Sequence[Sequence[tuple[str
             if normal not in seen and is_code_host(normal):  # linked from words, the URL never printed
                 seen.add(normal)
                 in_references = bool(references and references[0] <= number <= references[1]
-                                     and _REFERENCE_ENTRY.search(anchor))
+                                     and _reference_entry(anchor))
                 mentions.append(LinkMention(normal, number, f"{anchor} <URL>", True, in_references))
+    return mentions
+
+
+def _reference_entry(text: str) -> bool:
+    """Reads like an entry of a reference list: a year, then a venue or "URL"."""
+    year = _YEAR.search(text)
+    return bool(year and _VENUE.search(text, year.end()))
+
+
+def metadata_mentions(comment: str, abstract: str) -> list[LinkMention]:
+    """Links in the arXiv comment ("Code: https://...") and the abstract: the authors' own words."""
+    mentions = []
+    for text in (comment, abstract):
+        for url, offset in text_urls(text):
+            normal = normal_url(url)
+            if is_code_host(normal):
+                mentions.append(LinkMention(normal, 0, f"{text[max(0, offset - 200) : offset]} <URL>"))
     return mentions
 
 
@@ -274,6 +303,8 @@ def own_code_links(mentions: Sequence[LinkMention], authors: Sequence[str] = (),
     best: dict[str, int] = {}
     order: dict[str, int] = {}
     for position, mention in enumerate(mentions):
+        if not mention.url:
+            continue
         points = score(mention, authors, front)
         best[mention.url] = max(best.get(mention.url, points), points)
         order.setdefault(mention.url, position)

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from . import __version__
 from .errors import ConfigError
+from .pdfread import DEFAULT_ENGINE, ENGINES
 
 CONFIG_NAME = "digest.toml"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
@@ -54,7 +55,7 @@ class Settings:
     price_input: float = 0.0  # $ per million tokens, for the cost estimate (0: use the built-in table)
     price_output: float = 0.0
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # PDF text extraction pool
-    pdf_engine: str = "pdfium"  # pdfium (fast, reads positions) | pypdf (pure Python)
+    pdf_engine: str = DEFAULT_ENGINE  # pdfium (fast, reads positions) | pypdf (pure Python)
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     # arxiv
     arxiv_api_url: str = DEFAULT_API_URL
@@ -229,8 +230,8 @@ def _polite(settings: Settings) -> Settings:
         raise ConfigError(
             f"response_format must be auto, json_schema, json_object or text, got {settings.response_format!r}"
         )
-    if settings.pdf_engine not in ("pdfium", "pypdf"):
-        raise ConfigError(f"PDF engine must be 'pdfium' or 'pypdf', got {settings.pdf_engine!r}")
+    if settings.pdf_engine not in ENGINES:
+        raise ConfigError(f"PDF engine must be {' or '.join(repr(e) for e in ENGINES)}, got {settings.pdf_engine!r}")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if not 1 <= settings.jobs <= 64:
@@ -273,5 +274,5 @@ response_format = "auto"  # auto | json_schema | json_object | text
 jobs = 4                  # summaries requested at once (digest add --jobs)
 
 [pdf]
-engine = "pdfium"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)
+engine = "{DEFAULT_ENGINE}"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)
 '''

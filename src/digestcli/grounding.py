@@ -89,28 +89,21 @@ def _unit_kind(unit: str) -> tuple[str, float]:
 
 def numbers(text: str, pattern: re.Pattern[str] = NUMBER) -> list[tuple[str, str, float]]:
     """(as written, kind, value) of each number in ``text``; value already scaled (30B -> 3e10)."""
-    found = []
-    for match in pattern.finditer(text):
-        unit = match.group("unit") or ""
-        if unit in ("K", "M", "B", "T", "k", "m", "b", "t") and not unit.isupper():
-            unit = ""  # "5 m" or "3 b)" are not counts; only capital K/M/B/T are
-        kind, scale = _unit_kind(unit)
-        value = float(match.group("num").replace(",", "")) * scale
-        written = match.group(0) if unit else match.group("num")
-        found.append((written.strip(), kind, value))
-    return found
+    return [_figure(match) for match in pattern.finditer(text)]
+
+
+def _figure(match: re.Match[str]) -> tuple[str, str, float]:
+    unit = match.group("unit") or ""
+    if unit in ("K", "M", "B", "T", "k", "m", "b", "t") and not unit.isupper():
+        unit = ""  # "5 m" or "3 b)" are not counts; only capital K/M/B/T are
+    kind, scale = _unit_kind(unit)
+    value = float(match.group("num").replace(",", "")) * scale
+    written = match.group(0) if unit else match.group("num")
+    return written.strip(), kind, value
 
 
 def _key(value: float) -> str:
     return f"{value:.6g}"
-
-
-def _number_index(text: str) -> dict[str, set[str]]:
-    """value key -> the kinds it appears with in ``text``."""
-    index: dict[str, set[str]] = {}
-    for _, kind, value in numbers(text, PAPER_NUMBER):
-        index.setdefault(_key(value), set()).add(kind)
-    return index
 
 
 def _number_matches(kind: str, value: float, seen: set[str]) -> bool:
@@ -189,12 +182,18 @@ class PaperSource:
     """The paper's own text, indexed once for many lookups: page 0 is the abstract and comment."""
 
     def __init__(self, abstract: str, comment: str = "", pages: list[str] | tuple[str, ...] = ()) -> None:
-        from .pdfclean import clean_chars, remove_citations
+        from .pdfclean import prose_text
 
-        # The abstract as the summarizers read it: cleaned like the PDF's prose (page texts already are).
+        # The abstract also as the summarizers read it: cleaned like the PDF's prose (pages already are).
         front = f"{abstract}\n{comment}"
-        self._texts = [_dehyphenate(t) for t in (f"{front}\n{remove_citations(clean_chars(front))}", *pages)]
-        self._numbers = [_number_index(t) for t in self._texts]
+        self._texts = [_dehyphenate(t) for t in (f"{front}\n{prose_text(front)}", *pages)]
+        self._numbers: list[dict[str, list[tuple[str, int]]]] = []  # value key -> (kind, offset) per page
+        for text in self._texts:
+            index: dict[str, list[tuple[str, int]]] = {}
+            for match in PAPER_NUMBER.finditer(text):
+                _, kind, value = _figure(match)
+                index.setdefault(_key(value), []).append((kind, match.start()))
+            self._numbers.append(index)
         self._names = [_squash(t) for t in self._texts]
         self._prose = [_prose(t) for t in self._texts]
 
@@ -225,17 +224,16 @@ class PaperSource:
         the paper, the figure must stand within NEAR characters of one of them: a changed figure
         that happens to appear elsewhere in the paper is not found."""
         key = _key(value)
-        pages = [page for page, index in enumerate(self._numbers) if _number_matches(kind, value, index.get(key, set()))]
+        found = [(page, [offset for seen, offset in index.get(key, []) if _number_matches(kind, value, {seen})])
+                 for page, index in enumerate(self._numbers)]
+        found = [(page, offsets) for page, offsets in found if offsets]
         anchors = [_squash(name) for name in near if self.page_of_name(name) is not None]
-        if not anchors or not pages:
-            return pages[0] if pages else None
-        for page in pages:
+        if not anchors or not found:
+            return found[0][0] if found else None
+        for page, offsets in found:
             text = self._texts[page]
-            for match in PAPER_NUMBER.finditer(text):
-                written, found_kind, found_value = numbers(match.group(0), PAPER_NUMBER)[0]
-                if _key(found_value) != key or not _number_matches(kind, value, {found_kind}):
-                    continue
-                window = _squash(text[max(0, match.start() - NEAR) : match.end() + NEAR])
+            for offset in offsets:
+                window = _squash(text[max(0, offset - NEAR) : offset + NEAR])
                 if any(anchor in window for anchor in anchors):
                     return page
         return None
@@ -295,6 +293,8 @@ def text_cache(cache_dir: Any) -> Any:
 
 
 def text_cache_key(versioned_id: str) -> str:
+    """The key of a paper version's text, as the last `digest add` or `check` read it (with
+    whichever PDF engine was set: both clean the same way, and a figure is a figure)."""
     from .files import stable_hash
     from .pdftext import EXTRACTOR_VERSION
 

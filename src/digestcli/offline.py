@@ -128,7 +128,7 @@ def short_name(paper: Paper) -> str:
     head = paper.title.split(":", 1)[0].strip()
     head_words = head.split()
     if ":" in paper.title and len(head_words) > 1:
-        acronym = re.search(rf"{re.escape(head)}\s*\(({_NAME})\)", paper.abstract, re.I)
+        acronym = re.search(rf"(?i:{re.escape(head)})\s*\(({_NAME})\)", paper.abstract)
         if acronym:
             return acronym.group(1)
     if ":" in paper.title and 0 < len(head_words) <= 3:
@@ -164,7 +164,7 @@ class OfflineSummarizer:
         from .schema import SummaryFields
 
         name = short_name(paper)
-        abstract = [s for s in sentences(_clean(paper.abstract)) if usable(s)]
+        abstract = [s for s in sentences(prose_text(paper.abstract)) if usable(s)]  # cleaned as the PDF's prose is
         body = {kind: [s for s in sentences(text.text_of(kind)) if usable(s)]
                 for kind in ("introduction", "results", "conclusion")}
         method = [s for section in _method_sections(text, name) for s in sentences(section) if usable(s)]
@@ -186,7 +186,8 @@ class OfflineSummarizer:
 
         def told(sentences: list[str]) -> list[str]:
             named = name if not name.endswith("…") else ""
-            return [_RESTATE_IT.sub(f"{named} ", third_person(s)) if named else third_person(s) for s in sentences]
+            return [_RESTATE_IT.sub(lambda _: f"{named} ", third_person(s)) if named else third_person(s)
+                    for s in sentences]
 
         fields = SummaryFields(
             short_name=name,
@@ -216,11 +217,6 @@ def _method_sections(text: PaperText, name: str) -> list[str]:
         return 1
 
     return [s.text for s in sorted(sections, key=lambda s: rank(s.heading))]
-
-
-def _clean(text: str) -> str:
-    """An API abstract, cleaned as the PDF's prose is: no inline citations, no stray bytes."""
-    return prose_text(text)
 
 
 _MEASURED = re.compile(r"\d\s?%|\d\s?(?:×|x\b)|\d\s*times\b|\b(?:outperform\w*|surpass\w*|speed-?ups?|"

@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from .pdfread import HYPHEN_AT_END, Document, Line, PageLayout
+from .pdfread import ACCENTS, HYPHEN_AT_END, SUPERSCRIPT_DIGITS, Document, Line, PageLayout
 
 # -- characters ----------------------------------------------------------------------------
 
@@ -26,17 +26,16 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _MATH_LETTERS = re.compile(r"[\U0001d400-\U0001d7ff\u2100-\u214f\ufb00-\ufb06]")  # 𝑊 ℝ ℓ, ﬁ ﬂ
 _SPACES = str.maketrans({"\u00a0": " ", "\u2002": " ", "\u2003": " ", "\u2009": " ", "\u202f": " ", "\u2007": " ",
                          "\u2010": "-", "\u2011": "-", "\u2212": "−"})
-# Spacing accents that LaTeX fonts draw as separate glyphs before the letter ("R¨uckl´e").
-_ACCENTS = {"\u00b8": "\u0327", "\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303", "\u02c7": "\u030c",
-            "\u02d8": "\u0306", "\u02da": "\u030a", "\u00af": "\u0304", "\u02d9": "\u0307", "\u02dd": "\u030b"}
-_ACCENT_BEFORE = re.compile(r"([\u00a8\u00b4\u02c6\u02dc\u02c7\u02d8\u02da\u00af\u02d9\u02dd])([A-Za-z\u0131])"
-                            r"|(\u00b8)([CcSsTt])")
-_LONE_ACCENT = re.compile(r"(?<!\S)[\u00a8\u00b4\u02c6\u02dc\u02c7\u02d8\u02da\u00af\u02d9\u02dd\u00b8]\s")
+# LaTeX's accents drawn as glyphs of their own, read before the letter they mark ("R¨uckl´e")
+# (the cedilla before or after its letter).
+_ACCENT_GLYPHS = "".join(accent for accent in ACCENTS if accent != "\u00b8")
+_ACCENT_BEFORE = re.compile(rf"([{_ACCENT_GLYPHS}])([A-Za-z\u0131])|(\u00b8)([CcSsTt])")
+_LONE_ACCENT = re.compile(rf"(?<!\S)[{_ACCENT_GLYPHS}\u00b8]\s")
 _CEDILLA = re.compile(r"([CcSsTt]) ?\u00b8")
 # Glyphs no paper sets inside a word: a PDF whose math font has a broken encoding shows them in
 # place of Greek letters and relations (max⇡✓ Ex⇠D,y⇠⇡✓ for max_πθ E_x∼D,y∼πθ). Plain arrows stay.
 _GLYPHS = "\u21e0-\u21ff\u2300-\u23ff\u2700-\u27bf"
-_GARBAGE = re.compile(rf"\S*[{_GLYPHS}\ufffd]\S*")
+_GARBAGE = re.compile(rf"(?<!\S)[^\s{_GLYPHS}\ufffd]*[{_GLYPHS}\ufffd]\S*")
 
 
 def clean_chars(text: str) -> str:
@@ -50,7 +49,7 @@ def clean_chars(text: str) -> str:
         text = _CEDILLA.sub(lambda m: m.group(1) + "\u0327", text)
     if _ACCENT_BEFORE.search(text):
         text = _ACCENT_BEFORE.sub(lambda m: (m.group(2) or m.group(4)).replace("\u0131", "i")
-                                  + _ACCENTS[m.group(1) or m.group(3)], text)
+                                  + ACCENTS[m.group(1) or m.group(3)], text)
     if _LONE_ACCENT.search(text):
         text = _LONE_ACCENT.sub("", text)
     return unicodedata.normalize("NFC", text)
@@ -70,19 +69,25 @@ _YEAR = r"(?:19|20)\d{2}[a-z]?"
 _NAME = r"(?:[A-Z][\w'’\-]*\.?|van|von|de|der|den|da|di|del|la|le)"
 _AUTHORS = rf"{_NAME}(?: {_NAME})*(?:(?:,? (?:and|&) | & ){_NAME}(?: {_NAME})*)?(?: et al\.?)?"
 _CITE_PART = re.compile(
-    rf"^(?:(?:see|e\.g\.|i\.e\.|cf\.|inter alia|and|also|see also)[,:]? )*{_AUTHORS},? "
+    rf"^(?:(?:see|e\.g\.|i\.e\.|cf\.|inter alia|and|also)[,:]? )*{_AUTHORS},? "
     rf"(?:{_YEAR}|[a-z])(?:[,;] ?(?:{_YEAR}|[a-z]\b))*(?:[,;]? (?:inter alia|among others))?\.?$")
 _PARENS = re.compile(r" ?\(([^()]{3,400})\)")
-_NUMERIC_CITE = re.compile(r" ?\[(?:\d{1,3}(?:\s*[-–,]\s*\d{1,3})*|[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?"
-                           r"(?:\s*[,;]\s*[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?)*)\]")
+_NUMERIC_CITE = re.compile(r"(?P<before>\w+)?(?P<space> ?)\[(?P<numbers>\d{1,3}(?:\s*[-–,]\s*\d{1,3})*)\]"
+                           r"| ?\[[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?(?:\s*[,;]\s*[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?)*\]")
+_INTERVAL_WORDS = {"in", "to", "within", "range", "interval", "between", "from", "of", "is", "are", "at"}
 _NARRATIVE_YEAR = re.compile(rf"(?<=et al\.) ?\(({_YEAR}(?:[,;] ?{_YEAR})*)\)|(?<=[A-Za-z]) \(({_YEAR})\)")
-_FOOTNOTE_MARK = re.compile(r"(?<=[a-z][.,;:)])\d{1,2}(?=\s|$)|(?<=[a-z])[∗†‡§¶⇤]+(?=[\s,.;:]|$)"
-                            r"|(?<=[\w.,;:)\]])[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+# A footnote mark follows a word of two letters or more, or its punctuation; a raised digit after a
+# single letter, a digit or a bracket is an exponent (R², O(n²), 10⁴) and stays.
+_FOOTNOTE_MARK = re.compile(rf"(?<=[a-z][.,;:)])\d{{1,2}}(?=\s|$)|(?<=[a-z])[∗†‡§¶⇤]+(?=[\s,.;:]|$)"
+                            rf"|(?:(?<=[A-Za-z]{{2}})|(?<=[A-Za-z][.,;:])|(?<=[A-Za-z]\)[.,;:]))[{SUPERSCRIPT_DIGITS}]+"
+                            rf"(?![{SUPERSCRIPT_DIGITS}])")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<! ) +([,.;:])")
 
 
-def remove_citations(text: str) -> str:
+def remove_citations(text: str, *, marks: bool = True) -> str:
     """Inline citations out of prose: (Radford et al., 2019; Brown et al., 2020), [12], [3, 5-7],
-    [XLS+23], the year of "Radford et al. (2019)", and footnote marks after punctuation."""
+    [XLS+23], the year of "Radford et al. (2019)"; an interval ("in [0, 1]") stays. With
+    ``marks``, footnote marks too (a PDF's raised digits; a model's text has none to strip)."""
     def parens(match: re.Match[str]) -> str:
         inner = match.group(1)
         parts = [part.strip() for part in inner.split(";")]
@@ -95,9 +100,21 @@ def remove_citations(text: str) -> str:
         text = _PARENS.sub(parens, text)
         text = _NARRATIVE_YEAR.sub("", text)
     if "[" in text:
-        text = _NUMERIC_CITE.sub("", text)
-    text = _FOOTNOTE_MARK.sub("", text)
-    return re.sub(r" +([,.;:])", r"\1", text)
+        text = _NUMERIC_CITE.sub(_numbered_citation, text)
+    if marks:
+        text = _FOOTNOTE_MARK.sub("", text)
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+
+
+def _numbered_citation(match: re.Match[str]) -> str:
+    """A bracket of reference numbers goes; an interval ("in [0, 1]", "[10, 1]") stays."""
+    if match.group("numbers") is None:
+        return ""  # [XLS+23, FAHA23]
+    values = [int(n) for n in re.findall(r"\d+", match.group("numbers"))]
+    word = (match.group("before") or "").lower()
+    if 0 in values or values != sorted(values) or word in _INTERVAL_WORDS:
+        return match.group(0)
+    return match.group("before") or ""
 
 
 # -- what a line is ----------------------------------------------------------------------------
@@ -107,7 +124,7 @@ STAMP = re.compile(r"arXiv:\s?\d{4}\.\d{4,5}v\d+\s*\[[a-zA-Z.-]+\]\s*\d{1,2}\s*[
 CAPTION = re.compile(r"^(?:Figure|Fig\.?|Table|Tab\.?|Algorithm|Listing|Exhibit|Chart)\s?"
                      r"(?:S?\d{1,3}|[A-Z]\.?\d{1,2}|[IVX]{1,5})(?:\s?\([a-z]\))?\s?(?:[:.|]|—|–| -)")
 _SUBFIGURE = re.compile(r"\([a-h]\)\s")
-_NUMERIC_TOKEN = re.compile(r"^[-+±~≈<>]?\(?[\d.,/]*\d[\d.,/%×x±]*[kKMBGT%x×]?\)?[*†‡]*$|^[-–—/]$|^[✓✗×]$")
+_NUMERIC_TOKEN = re.compile(r"^[-+±~≈<>]?\(?(?=[\d.,/]*\d)[\d.,/%×x±]+[kKMBGT%x×]?\)?[*†‡]*$|^[-–—/]$|^[✓✗×]$")
 _WORD = re.compile(r"[A-Za-z][a-z]{2,}")
 _MATHS = set("=+−±×÷·∑∏∫√∞≤≥≈≠∈∉⊂⊆∪∩→←↔⇒∀∃∂∇‖^_|∝∼⊤⊥⊙⊗⊕αβγδεϵζηθλμνξπρσςτφϕχψωΓΔΘΛΞΠΣΦΨΩ")
 _EQUATION_NUMBER = re.compile(r"^\(\d{1,3}[a-z]?\)$|\s\(\d{1,3}[a-z]?\)$")
@@ -153,7 +170,7 @@ class Fonts:
         for line in lines:
             if body and abs(line.size - body) <= 0.06 * body:
                 counts[(line.font, line.weight)] += len(line.text)
-        (self.body_font, self.body_weight), = counts.most_common(1) or [(("", 0), 0)]
+        ((self.body_font, self.body_weight), _), = counts.most_common(1) or [(("", 0), 0)]
 
     def bold(self, line: Line) -> bool:
         if _BOLD_FONT.search(line.font):
@@ -224,9 +241,10 @@ class _Page:
         self.column = column  # typical width of a full line of body text
         self.lines = list(page.lines)
         self.kinds = ["body"] * len(self.lines)
+        self.prose = [self.prose_like(line) for line in self.lines]  # what a line is never changes that
         middle = (page.width or 612) / 2
-        left = sum(1 for line in self.lines if line.x1 <= middle + 5 and self.prose_like(line))
-        right = sum(1 for line in self.lines if line.x0 >= middle - 5 and self.prose_like(line))
+        left = sum(1 for line, prose in zip(self.lines, self.prose) if prose and line.x1 <= middle + 5)
+        right = sum(1 for line, prose in zip(self.lines, self.prose) if prose and line.x0 >= middle - 5)
         self.two_columns = left >= 5 and right >= 5
         self._margins(running)
         self._captions()
@@ -297,7 +315,7 @@ class _Page:
             if self.kinds[index] == "body" and line.bottom:
                 rows.setdefault((round(line.bottom / 2.5), self._side(line)), []).append(index)
         for members in rows.values():
-            cells = [i for i in members if not self.prose_like(self.lines[i])]
+            cells = [i for i in members if not self.prose[i]]
             if not cells:
                 continue
             text = " ".join(self.lines[i].text for i in cells)
@@ -318,7 +336,7 @@ class _Page:
                 near = [j for j in (index - 1, index + 1) if 0 <= j < len(self.lines) and self.kinds[j] == "table"
                         and abs(self.lines[j].bottom - line.bottom) < 2.5 * max(line.size, 1.0)]
                 small = bool(line.size and self.body and line.size < 0.95 * self.body)
-                if len(near) == 2 and not self.prose_like(line) or near and small:
+                if len(near) == 2 and not self.prose[index] or near and small:
                     self.kinds[index] = "table"
 
     def _figures(self) -> None:
@@ -329,7 +347,7 @@ class _Page:
                 continue
             x, y = (line.x0 + line.x1) / 2, (line.top + line.bottom) / 2
             inside = any(b.x0 <= x <= b.x1 and b.top <= y <= b.bottom for b in boxes)
-            if inside and not self.prose_like(line) and not (_numbered(line.text) and _possible_heading(line, self.body)):
+            if inside and not self.prose[index] and not (_numbered(line.text) and _possible_heading(line, self.body)):
                 self.kinds[index] = "figure"
             elif len(_SUBFIGURE.findall(line.text)) >= 2 and not _SENTENCE_END.search(line.text):
                 self.kinds[index] = "figure"  # "(a) Winogrande (b) PIQA": the legends of sub-figures
@@ -340,11 +358,14 @@ class _Page:
         """Runs of small lines at the foot of a column with no body text below them, that open
         with a footnote mark or sit in the page's last sixth."""
         height = self.page.height or 792
+        text_lines = [(other.bottom, other.x0, other.x1) for j, other in enumerate(self.lines)
+                      if self.kinds[j] == "body" and self.body_sized(other) and words(other.text) >= 3]
+
+        def body_below(line: Line) -> bool:
+            return any(bottom > line.bottom + 1 and x0 < line.x1 and x1 > line.x0 for bottom, x0, x1 in text_lines)
+
         candidates = [i for i, line in enumerate(self.lines) if self.kinds[i] == "body" and line.size and self.body
-                      and line.size <= 0.93 * self.body and line.bottom > 0.55 * height and not any(
-                          self.kinds[j] == "body" and other.bottom > line.bottom + 1 and self.body_sized(other)
-                          and other.x0 < line.x1 and other.x1 > line.x0 and words(other.text) >= 3
-                          for j, other in enumerate(self.lines))]
+                      and line.size <= 0.93 * self.body and line.bottom > 0.55 * height and not body_below(line)]
         runs: list[list[int]] = []
         for index in candidates:
             if runs and index == runs[-1][-1] + 1:
@@ -370,24 +391,33 @@ class _Page:
     def _fragments(self) -> None:
         """Short scraps of words between paragraphs (pieces of a display equation, labels of a
         drawn figure) are not prose; a short last line of a paragraph is."""
+        previous: int | None = None  # the last line still taken for body text
         for index, line in enumerate(self.lines):
             if self.kinds[index] != "body":
                 continue
             text = line.text.strip()
-            if words(text) >= 3 or (self.column and line.width >= 0.45 * self.column):
+            if words(text) >= 3 or (self.column and line.width >= 0.45 * self.column) or _possible_heading(line, self.body):
+                previous = index
                 continue
-            if _possible_heading(line, self.body):
-                continue
-            previous = next((self.lines[j] for j in range(index - 1, -1, -1) if self.kinds[j] == "body"), None)
-            ends_paragraph = (previous is not None and self.prose_like(previous) and not _SENTENCE_END.search(previous.text)
-                              and 0 < line.bottom - previous.bottom <= 1.6 * max(previous.size, 1.0)
-                              and abs(line.x0 - previous.x0) < 0.25 * max(self.column, 40))
-            if not ends_paragraph:
+            before = self.lines[previous] if previous is not None else None
+            ends_paragraph = (before is not None and self.prose[previous] and not _SENTENCE_END.search(before.text)
+                              and 0 < line.bottom - before.bottom <= 1.6 * max(before.size, 1.0)
+                              and abs(line.x0 - before.x0) < 0.25 * max(self.column, 40))
+            if ends_paragraph:
+                previous = index
+            else:
                 self.kinds[index] = "fragment"
 
 
-_KNOWN_HEADING = re.compile(r"^(?:abstract|references|bibliography|acknowledge?ments?|appendix|appendices|"
-                            r"introduction|conclusions?|related work|limitations|list of figures|list of tables)$", re.I)
+# The names of sections papers set without a number, or with one: a line that is one of them alone
+# may be a heading whatever its style (sections.py uses the same list).
+KNOWN_HEADING = re.compile(
+    r"^(abstract|introduction|related works?|background|conclusions?|discussion|references|bibliography|"
+    r"acknowledge?ments?|appendix|appendices|limitations|broader impacts?|supplementary materials?|"
+    r"ethics statement|ethical considerations|author contributions?|reproducibility statement|"
+    r"conclusions? and future work|summary|methods|results|experiments|evaluation|impact statements?|"
+    r"checklist|ccs concepts|keywords|index terms|limitations and future work|discussion and conclusions?|"
+    r"funding|data availability|code availability|competing interests|list of figures|list of tables)$", re.I)
 
 
 def _possible_heading(line: Line, body: float) -> bool:
@@ -396,7 +426,7 @@ def _possible_heading(line: Line, body: float) -> bool:
         return False
     numbered = re.match(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVX]{1,5}\.|[A-H](?:\.\d{1,2})*\.?|Appendix [A-Z]\b)\s+\S", text)
     styled = line.bold or (body and line.size >= body * 1.08) or (text.isupper() and len(text) > 3)
-    return bool(numbered or styled or _KNOWN_HEADING.match(text))
+    return bool(numbered or styled or KNOWN_HEADING.match(text))
 
 
 def _merge_scripts(lines: list[Line]) -> list[Line]:
@@ -413,8 +443,8 @@ def _merge_scripts(lines: list[Line]) -> list[Line]:
                 joiner = "" if script else " "
                 text = last.text + joiner + line.text
                 main = last if last.size >= line.size else line
-                merged[-1] = Line(text, last.x0, max(last.x1, line.x1), min(last.top, line.top), main.bottom,
-                                  main.size, last.bold)
+                merged[-1] = replace(last, text=text, x1=max(last.x1, line.x1), top=min(last.top, line.top),
+                                     bottom=main.bottom, size=main.size)
                 continue
         merged.append(line)
     return merged
@@ -430,16 +460,8 @@ def _column_order(page: _Page) -> list[int]:
     lines, kinds = page.lines, page.kinds
     if not page.two_columns:
         return list(range(len(lines)))
-    middle = (page.page.width or 612) / 2
-    side = []
-    for line in lines:
-        if line.x1 <= middle + 5:
-            side.append("L")
-        elif line.x0 >= middle - 5:
-            side.append("R")
-        else:
-            side.append("W")
-    prose = [i for i, k in enumerate(kinds) if k == "body" and side[i] != "W" and page.prose_like(lines[i])]
+    side = [page._side(line) for line in lines]
+    prose = [i for i, k in enumerate(kinds) if k == "body" and side[i] != "W" and page.prose[i]]
     hops = sum(1 for a, b in zip(prose, prose[1:]) if side[a] != side[b])
     if len(prose) < 10 or hops <= max(4, len(prose) // 8):
         return list(range(len(lines)))
@@ -561,12 +583,13 @@ def _numbered(text: str) -> bool:
     return bool(re.match(r"^(?:\d{1,2}(?:\.\d{1,2})*\.?|[IVX]{1,5}\.|[A-H](?:\.\d{1,2})*\.?)\s+[A-Z]", text))
 
 
-def prose_text(text: str) -> str:
+def prose_text(text: str, *, marks: bool = True) -> str:
     """Text a reader can publish: clean characters, no inline citation, no arXiv stamp, no math
-    glyph salad, one space between words. Applied to the PDF's prose and to every summary field."""
+    glyph salad, one space between words. Applied to the PDF's prose and, without ``marks`` (the
+    raised footnote digits only a PDF has), to every summary field of a model."""
     text = STAMP.sub(" ", clean_chars(text))
-    text = " ".join(drop_garbage(remove_citations(text)).split())
-    return re.sub(r" +([,.;:])", r"\1", text)
+    text = " ".join(drop_garbage(remove_citations(text, marks=marks)).split())
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
 
 
 def _other_text(page: _Page, order: list[int], vocabulary: Vocabulary) -> str:
@@ -600,7 +623,7 @@ def clean_document(document: Document) -> CleanDocument:
         others.append(_other_text(page, order, vocabulary))
         raw.append(clean_chars("\n".join(page.lines[i].text for i in order if page.kinds[i] != "stamp")
                                .replace(HYPHEN_AT_END, "-")))
-    joined = _join_across_pages(paragraphs)
+    joined = _join_across_pages(paragraphs, vocabulary)
     # Each page's text holds the paragraphs that start on it, whole, then the rest of what it shows:
     # a sentence that runs on to the next page is found on one page.
     pages = []
@@ -610,7 +633,7 @@ def clean_document(document: Document) -> CleanDocument:
     return CleanDocument(joined, tuple(pages), tuple(raw), body)
 
 
-def _join_across_pages(paragraphs: list[Paragraph]) -> tuple[Paragraph, ...]:
+def _join_across_pages(paragraphs: list[Paragraph], vocabulary: Vocabulary) -> tuple[Paragraph, ...]:
     """A paragraph cut by a page or column break (it ends mid-sentence and the next one starts
     in lower case) is one paragraph again."""
     joined: list[Paragraph] = []
@@ -620,9 +643,8 @@ def _join_across_pages(paragraphs: list[Paragraph]) -> tuple[Paragraph, ...]:
             cut = last.text.endswith((",", ";", "(")) or (last.text[-1:].islower() and paragraph.lines > 1)
             if (not _SENTENCE_END.search(last.text) and (re.match(r"[a-z(]", paragraph.text) or cut)
                     and abs(last.size - paragraph.size) <= 0.5 and last.lines > 1):
-                text = last.text[:-1] if last.text.endswith("-") else last.text + " "
-                joined[-1] = Paragraph(text + paragraph.text, last.page, last.size, last.bold,
-                                       last.lines + paragraph.lines, last.top, last.gap_before)
+                joined[-1] = replace(last, text=join_lines([last.text, paragraph.text], vocabulary),
+                                     lines=last.lines + paragraph.lines)
                 continue
         joined.append(paragraph)
     return tuple(joined)

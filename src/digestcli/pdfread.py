@@ -3,8 +3,9 @@
 pdfium (pypdfium2, the default) reads each character's position, size, weight
 and angle; pypdf (pure Python, slower) reads the same from its text operators.
 Both give the same plain values (PageLayout, Line), so every cleaning rule
-downstream serves both. This module only reads: it never cleans, never
-guesses what a line is, and never raises anything but PdfError.
+downstream serves both. This module reads: it repairs only what character
+positions alone can tell (an accent drawn over its letter, a raised footnote
+digit), never decides what a line is, and never raises anything but PdfError.
 """
 
 from __future__ import annotations
@@ -71,10 +72,6 @@ class PageLayout:
     graphics: tuple[Box, ...] = ()  # images and embedded drawings (figures) on the page
     links: tuple[Link, ...] = ()  # the page's link annotations to web addresses, in order
 
-    @property
-    def text(self) -> str:
-        return "\n".join(line.text for line in self.lines)
-
 
 @dataclass(frozen=True)
 class Document:
@@ -95,7 +92,6 @@ def read_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> Document:
 # -- pdfium ----------------------------------------------------------------------------------
 
 
-
 def _read_pdfium(pdf: bytes) -> Document:
     import pypdfium2 as pdfium
 
@@ -107,6 +103,8 @@ def _read_pdfium(pdf: bytes) -> Document:
                 raise PdfError("PDF is encrypted (it needs a password)") from None
             raise PdfError(f"PDF is corrupt or truncated ({_reason(error)})") from None
         try:
+            if len(document) == 0:
+                raise PdfError("PDF has no pages")
             pages = []
             for index in range(len(document)):
                 page = document[index]
@@ -114,16 +112,26 @@ def _read_pdfium(pdf: bytes) -> Document:
                     pages.append(_pdfium_page(document, page, index + 1))
                 finally:
                     page.close()
-            metadata = {key: str(value) for key, value in (document.get_metadata_dict() or {}).items() if value}
-            return Document(tuple(pages), "pdfium", metadata)
-        except pdfium.PdfiumError as error:
+            return Document(tuple(pages), "pdfium", _pdfium_metadata(document))
+        except PdfError:
+            raise
+        except Exception as error:  # pdfium and the bytes it hands back surface broken files variously
             raise PdfError(f"PDF is corrupt or truncated ({_reason(error)})") from None
         finally:
             document.close()
 
 
+def _pdfium_metadata(document: object) -> dict[str, str]:
+    """The document information (Title, Author), or nothing when it cannot be decoded."""
+    try:
+        return {key: str(value) for key, value in (document.get_metadata_dict() or {}).items() if value}
+    except Exception:  # a broken information dictionary is not worth losing the paper for
+        return {}
+
+
 def _reason(error: Exception) -> str:
-    return str(error).split("(PDFium:")[-1].strip(" )") or type(error).__name__
+    reason = str(error).split("(PDFium:")[-1].strip().rstrip(" ).")
+    return reason or type(error).__name__
 
 
 class _PdfiumChars:
@@ -147,15 +155,11 @@ class _PdfiumChars:
         self.raw.FPDFText_GetCharOrigin(self.page, index, self._x, self._y)
         return self._x.value, self.height - self._y.value
 
-    def right(self, index: int) -> float:
+    def box(self, index: int) -> tuple[float, float]:
+        """(left, right) of the character's glyph."""
         left, right, bottom, top = self._box
         self.raw.FPDFText_GetCharBox(self.page, index, left, right, bottom, top)
-        return right.value
-
-    def left(self, index: int) -> float:
-        left, right, bottom, top = self._box
-        self.raw.FPDFText_GetCharBox(self.page, index, left, right, bottom, top)
-        return left.value
+        return left.value, right.value
 
     def size(self, index: int) -> float:
         """The size the character is drawn at: the font size times the scale of its matrix
@@ -176,8 +180,6 @@ class _PdfiumChars:
 
 
 def _pdfium_page(document: object, page: object, number: int) -> PageLayout:
-    import pypdfium2.raw as raw
-
     left, bottom, right, top = page.get_bbox()
     height = top
     textpage = page.get_textpage()
@@ -251,7 +253,7 @@ def _text_of(codes: list[int]) -> str:
 def _pdfium_lines(chars: _PdfiumChars, codes: list[int], start: int, end: int) -> list[Line]:
     """One pdfium line, split where it really holds several: a jump of baseline (lines the engine
     merged) or a wide gap (a heading beside a figure label, table cells, two columns)."""
-    real = [i for i in range(start, end) if codes[i] > 32 and codes[i] not in (0xFFFE, 0xA0)]
+    real = _visible(codes, start, end)
     if not real:
         return []
     first, last = real[0], real[-1]
@@ -277,7 +279,7 @@ def _pdfium_lines(chars: _PdfiumChars, codes: list[int], start: int, end: int) -
     pieces.append((piece_start, end))
     lines = []
     for a, b in pieces:
-        inner = [i for i in range(a, b) if codes[i] > 32 and codes[i] not in (0xFFFE, 0xA0)]
+        inner = _visible(codes, a, b)
         if not inner:
             continue
         piece_size = _median([chars.size(i) for i in (inner[0], inner[len(inner) // 2], inner[-1])])
@@ -286,19 +288,27 @@ def _pdfium_lines(chars: _PdfiumChars, codes: list[int], start: int, end: int) -
     return lines
 
 
+def _visible(codes: list[int], start: int, end: int) -> list[int]:
+    """Indices of the characters that show: not spaces, line breaks or pdfium's hyphen marks."""
+    return [i for i in range(start, end) if codes[i] > 32 and codes[i] not in (0xFFFE, 0xA0)]
+
+
 def _line(chars: _PdfiumChars, codes: list[int], start: int, end: int, first: int, last: int, size: float,
           x0: float, baseline: float) -> Line:
     units = _repair_marks(chars, codes, start, end, size, baseline)
     text = " ".join(_text_of(units).split())
     font, weight = chars.font(first)
-    return Line(text, round(x0, 1), round(max(chars.right(last), x0), 1), round(baseline - 0.8 * size, 1),
+    return Line(text, round(x0, 1), round(max(chars.box(last)[1], x0), 1), round(baseline - 0.8 * size, 1),
                 round(baseline, 1), round(size, 2), font, weight)
 
 
-# Spacing accents LaTeX fonts draw as glyphs of their own, placed over the letter they mark.
-_ACCENTS = {0xA8: 0x308, 0xB4: 0x301, 0x2C6: 0x302, 0x2DC: 0x303, 0x2C7: 0x30C, 0x2D8: 0x306, 0x2DA: 0x30A,
-            0xAF: 0x304, 0x2D9: 0x307, 0x2DD: 0x30B, 0x60: 0x300}
-_SUPERSCRIPTS = (0x2070, 0xB9, 0xB2, 0xB3, 0x2074, 0x2075, 0x2076, 0x2077, 0x2078, 0x2079)
+# Spacing accents LaTeX fonts draw as glyphs of their own, placed over (or, the cedilla, under)
+# the letter they mark, with the combining mark each stands for. pdfclean uses them too.
+ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303", "\u02c7": "\u030c",
+           "\u02d8": "\u0306", "\u02da": "\u030a", "\u00af": "\u0304", "\u02d9": "\u0307", "\u02dd": "\u030b",
+           "\u00b8": "\u0327"}
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"  # a raised footnote mark after a word is read as these
+_ACCENT_CODES = {ord(accent): ord(mark) for accent, mark in ACCENTS.items() if accent != "\u00b8"}
 _LETTER = re.compile(r"[A-Za-z\u0131\u00c0-\u024f]")
 
 
@@ -320,18 +330,18 @@ def _gaps_around(codes: list[int], index: int, start: int, end: int) -> list[int
 
 def _repair_marks(chars: _PdfiumChars, codes: list[int], start: int, end: int, size: float,
                   baseline: float) -> list[int]:
-    """The line's units with raised digits after a word set as superscripts ("community¹": a
-    footnote mark the cleaning removes from prose), raised exponents after a number marked
-    ("10^4"), and each accent glyph joined to the letter it sits over ("Ruckl ¨ e" -> "Rücklé")."""
+    """The line's units with raised digits after a word or punctuation set as superscripts
+    ("community¹": a footnote mark, which the cleaning drops from prose, or an exponent "R²"), and
+    each accent glyph joined to the letter it sits over ("Ruckl ¨ e" -> "Rücklé"). Digits raised
+    after a digit (10^4) are not told apart: checking every digit's size costs too much."""
     units = codes[start:end]
     digits = [i for i in range(start + 1, end) if 48 <= codes[i] <= 57 and not 48 <= codes[i - 1] <= 57
-              and (chr(codes[i - 1]).isalnum() or chr(codes[i - 1]) in ").,;:")
+              and (chr(codes[i - 1]).isalpha() or chr(codes[i - 1]) in ").,;:")
               and not (codes[i - 1] == 46 and i - 2 >= start and 48 <= codes[i - 2] <= 57)]  # 1.5: a decimal
-    accents = [i for i in range(start, end) if codes[i] in _ACCENTS and codes[i] != 0x60]
+    accents = [i for i in range(start, end) if codes[i] in _ACCENT_CODES]
     if not digits and not accents:
         return units
     drop: set[int] = set()
-    before: dict[int, int] = {}  # index -> unit to put before it
     after: dict[int, int] = {}  # index -> combining mark to put after it
     replace: dict[int, int] = {}  # index -> unit to put instead
     for index in digits:
@@ -339,27 +349,23 @@ def _repair_marks(chars: _PdfiumChars, codes: list[int], start: int, end: int, s
             continue  # full size, or a subscript (W0): plain digits
         run = index
         while run < end and 48 <= codes[run] <= 57:
+            replace[run] = ord(SUPERSCRIPT_DIGITS[codes[run] - 48])
             run += 1
-        if 48 <= codes[index - 1] <= 57:
-            before[index] = 0x5E  # an exponent: 10^4
-        else:
-            for digit in range(index, run):  # a footnote mark or a symbol's exponent: superscript digits
-                replace[digit] = _SUPERSCRIPTS[codes[digit] - 48]
     for index in accents:
-        middle = (chars.left(index) + chars.right(index)) / 2
+        left, right = chars.box(index)
+        middle = (left + right) / 2
         nearest = sorted((c for c in range(start, end) if c != index and _LETTER.match(chr(codes[c]))),
                          key=lambda c: abs(c - index))
         for candidate in nearest:
-            if chars.left(candidate) - 0.5 <= middle <= chars.right(candidate) + 0.5:
+            letter_left, letter_right = chars.box(candidate)
+            if letter_left - 0.5 <= middle <= letter_right + 0.5:
                 drop.add(index)
-                after[candidate] = _ACCENTS[codes[index]]
+                after[candidate] = _ACCENT_CODES[codes[index]]
                 # the gaps the engine saw where the accent was drawn are no gaps in the word
                 drop.update(_gaps_around(codes, index, start, end))
                 break
     out: list[int] = []
     for index in range(start, end):
-        if index in before:
-            out.append(before[index])
         if index in replace:
             out.append(replace[index])
         elif index not in drop:
@@ -442,11 +448,14 @@ def _read_pypdf(pdf: bytes) -> Document:
                 opened = 0
             if not opened:
                 raise PdfError("PDF is encrypted (it needs a password)")
+        if len(reader.pages) == 0:
+            raise PdfError("PDF has no pages")
         pages = tuple(_pypdf_page(page, number) for number, page in enumerate(reader.pages, start=1))
         metadata: dict[str, str] = {}
         try:
             info = reader.metadata or {}
-            metadata = {str(key): str(value) for key, value in info.items() if value and isinstance(value, str)}
+            metadata = {str(key).lstrip("/"): str(value) for key, value in info.items()
+                        if value and isinstance(value, str)}
         except Exception:  # a broken info dictionary is not worth losing the paper for
             pass
         return Document(pages, "pypdf", metadata)
@@ -467,9 +476,7 @@ def _pypdf_page(page: object, number: int) -> PageLayout:
     def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
         if not text:
             return
-        a, b, c, d, e, f = (float(v) for v in tm)
-        x = a * 0 + c * 0 + e
-        y = f
+        a, b, _, _, x, y = (float(v) for v in tm)  # the text origin, in text space
         ca, cb, cc, cd, ce, cf = (float(v) for v in cm)
         x, y = ca * x + cc * y + ce, cb * x + cd * y + cf
         scale = math.hypot(a * ca + b * cc, a * cb + b * cd) or 1.0
@@ -496,6 +503,8 @@ def _pypdf_page(page: object, number: int) -> PageLayout:
 
 def _pypdf_lines(text: str, pieces: list[tuple[str, float, float, float, str]]) -> list[Line]:
     """Lines of pypdf's text, each placed by the first piece whose text starts it."""
+    from bisect import bisect_right
+
     lines: list[Line] = []
     cursor = 0
     joined = "".join(p[0] for p in pieces)
@@ -507,14 +516,11 @@ def _pypdf_lines(text: str, pieces: list[tuple[str, float, float, float, str]]) 
         content = " ".join(raw_line.split())
         if not content:
             continue
-        found = joined.find(raw_line.strip()[:12], cursor) if raw_line.strip() else -1
+        found = joined.find(raw_line.strip()[:12], cursor)
         anchor = None
         if found >= 0:
             cursor = found
-            for index in range(len(offsets) - 1, -1, -1):
-                if offsets[index] <= found:
-                    anchor = pieces[index]
-                    break
+            anchor = pieces[bisect_right(offsets, found) - 1]
         ends_hyphen = content.endswith("-") and len(content) > 1 and content[-2].isalpha()
         if ends_hyphen:
             content = content[:-1] + HYPHEN_AT_END

@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from .codelinks import LinkMention, link_mentions, own_code_links, text_urls
+from .codelinks import link_mentions, metadata_mentions, own_code_links
 from .errors import PdfError
 from .files import sha256_hex
 from .models import Paper, PaperText, Section
@@ -46,6 +47,11 @@ class ExtractedPdf:
     @property
     def chars(self) -> int:
         return sum(len(page) for page in self.pages)
+
+    @cached_property
+    def sections(self) -> list[Section]:
+        """The top-level sections of the paper's prose (the PDF's own abstract among them)."""
+        return split_sections(self.paragraphs, self.body_size)
 
 
 def extract_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> ExtractedPdf:
@@ -83,6 +89,17 @@ class Extractor:
             return extract_pdf(pdf, self.engine)
         from concurrent.futures.process import BrokenProcessPool
 
+        for _ in range(2):  # a worker that died may have died of another paper: try once more
+            pool = self._running_pool()
+            try:
+                return pool.submit(extract_pdf, pdf, self.engine).result()
+            except BrokenProcessPool:
+                self._discard(pool)
+            except RuntimeError:  # the pool is shutting down (Ctrl-C): read it here
+                return extract_pdf(pdf, self.engine)
+        raise PdfError("the PDF engine crashed reading this PDF")
+
+    def _running_pool(self) -> Any:
         with self._lock:
             if self._pool is None:
                 from concurrent.futures import ProcessPoolExecutor
@@ -90,11 +107,14 @@ class Extractor:
 
                 self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
                                                  initializer=_ignore_sigint)
-            pool = self._pool
-        try:
-            return pool.submit(extract_pdf, pdf, self.engine).result()
-        except (BrokenProcessPool, RuntimeError):  # a worker died, or the pool is shutting down
-            return extract_pdf(pdf, self.engine)
+            return self._pool
+
+    def _discard(self, pool: Any) -> None:
+        """A broken pool is replaced by a new one for the next paper."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         with self._lock:
@@ -122,9 +142,9 @@ def paper_text(paper: Paper, pdf: bytes | None = None, *, extracted: ExtractedPd
         if extracted.chars < MIN_TEXT_CHARS:
             warning = "PDF has no usable text layer (scanned?)"
         else:
-            sections = split_sections(extracted.paragraphs, extracted.body_size)
+            sections = extracted.sections
     abstract = Section("abstract", "Abstract", paper.abstract, 1)
-    metadata_links = _metadata_mentions(paper)
+    metadata_links = metadata_mentions(paper.comment, paper.abstract)
     if warning or not sections or extracted is None:
         links = own_code_links(metadata_links, paper.authors)
         return PaperText((abstract,), len(extracted.pages) if extracted else 0, "abstract", links,
@@ -136,19 +156,6 @@ def paper_text(paper: Paper, pdf: bytes | None = None, *, extracted: ExtractedPd
     full = (abstract, *body)
     return PaperText(full, len(extracted.pages), "pdf", links, "", sha256_hex("\n".join(s.text for s in full)),
                      extracted.pages, extracted.engine)
-
-
-def _metadata_mentions(paper: Paper) -> list[LinkMention]:
-    """Links in the arXiv comment ("Code: https://...") and the abstract: the authors' own words."""
-    from .codelinks import is_code_host, normal_url
-
-    mentions = []
-    for text in (paper.comment, paper.abstract):
-        for url, offset in text_urls(text):
-            if is_code_host(normal_url(url)):
-                before = text[max(0, offset - 200) : offset]
-                mentions.append(LinkMention(normal_url(url), 0, f"{before} <URL>"))
-    return mentions
 
 
 def _reference_pages(sections: list[Section]) -> tuple[int, int] | None:
@@ -170,16 +177,15 @@ def pdf_document_info(extracted: ExtractedPdf) -> tuple[str, list[str], str]:
     """(title, authors, abstract) of a paper that has no arXiv record: from the PDF's metadata,
     else its first lines, and the text of its Abstract section."""
     info = extracted.metadata
-    title = squash(info.get("Title", "") or info.get("/Title", ""))
-    author_field = info.get("Author", "") or info.get("/Author", "")
+    title = squash(info.get("Title", ""))
+    author_field = info.get("Author", "")
     authors = [squash(a) for a in re.split(r",|;| and ", author_field) if squash(a)]
     lines = [squash(line) for line in (extracted.raw_pages[0] if extracted.raw_pages else "").splitlines()]
     lines = [line for line in lines if line]
     if not title or title.lower() in ("untitled", "microsoft word"):
         elsewhere = {squash(line) for page in extracted.raw_pages[1:] for line in page.splitlines()}  # running heads
         title = next((line for line in lines if len(line.split()) >= 3 and line not in elsewhere), "")
-    sections = split_sections(extracted.paragraphs, extracted.body_size) if extracted.paragraphs else []
-    abstract = next((s.text for s in sections if s.kind == "abstract"), "")
+    abstract = next((s.text for s in extracted.sections if s.kind == "abstract"), "")
     if not abstract:
         abstract = next((p.text for p in extracted.paragraphs if len(p.text.split()) >= 40), "")
     return title[:300], authors[:50], squash(abstract)[:3000]

@@ -25,7 +25,8 @@ from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
 from .store import NOTES_MARKER, STATE, Workspace, body_hash, format_body, is_edited
-from .summarize import LLMSummarizer, OfflineSummarizer, build_messages, load_prompts
+from .offline import OfflineSummarizer
+from .summarize import LLMSummarizer, build_messages, load_prompts
 
 
 MAX_WORKERS = 32  # papers in progress at once (downloads are throttled, LLM calls capped by jobs)
@@ -132,10 +133,9 @@ def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
 
     A model can invent a plausible repository; the paper's own links cannot.
     """
-    def normal(url: str) -> str:
-        return url.lower().rstrip("/").removeprefix("https://").removeprefix("http://").removeprefix("www.")
+    from .codelinks import normal_url
 
-    if suggested and any(normal(suggested) == normal(link) for link in found):
+    if suggested and any(normal_url(suggested).lower() == normal_url(link).lower() for link in found):
         return suggested
     return found[0] if found else ""
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .models import Section
+from .pdfclean import KNOWN_HEADING as _KNOWN
 from .pdfclean import Paragraph
 
 # Kinds by the words of a heading; the word that comes first in the heading decides
@@ -47,16 +48,8 @@ _APPENDIX_TITLE = re.compile(r"^(?:appendix|appendices|supplementary material|su
 _SUBSECTION = re.compile(r"^(?:\d{1,2}|[A-Z])\.\d{1,2}\b")
 _ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10,
           "XI": 11, "XII": 12, "XIII": 13, "XIV": 14, "XV": 15}
-_KNOWN = re.compile(
-    r"^(abstract|introduction|related works?|background|conclusions?|discussion|references|bibliography|"
-    r"acknowledge?ments?|appendix|appendices|limitations|broader impacts?|supplementary materials?|"
-    r"ethics statement|ethical considerations|author contributions|reproducibility statement|"
-    r"conclusions? and future work|summary|methods|results|experiments|evaluation|impact statements?|"
-    r"checklist|ccs concepts|keywords|index terms|limitations and future work|discussion and conclusions?|"
-    r"funding|data availability|code availability|author contributions?|competing interests|list of figures|"
-    r"list of tables)$", re.I)
 _NOT_SECTIONS = re.compile(r"^(?:table of )?contents$", re.I)
-_RESULT_CUES = re.compile(r"\d+(?:\.\d+)?\s?%|\bTable \d|\b(?:outperform\w*|accuracy|improv\w+|achiev\w+|"
+_RESULT_CUES = re.compile(r"(?<![\d.])\d+(?:\.\d+)?\s?%|\bTable \d|\b(?:outperform\w*|accuracy|improv\w+|achiev\w+|"
                           r"baselines?|state-of-the-art)\b", re.I)
 
 

@@ -24,7 +24,6 @@ from .files import JsonCache, sha256_hex, stable_hash
 from .models import Context, Paper, PaperText, Summary, Usage
 from .schema import SummaryFields
 from .pdftext import EXTRACTOR_VERSION
-from .offline import OfflineSummarizer  # noqa: F401  (the offline backend, re-exported for callers)
 
 PROMPT_NAMES = ("system.md.j2", "user.md.j2", "repair.md.j2")
 SUMMARY_SCHEMA_VERSION = "2"  # 2: evidence quotes
@@ -126,19 +125,21 @@ def extract_json_object(content: str) -> dict[str, Any] | None:
 PROSE_FIELDS = ("tldr", "whats_new", "how_it_works", "results")
 
 
-def validate_fields(data: dict[str, Any]) -> tuple[SummaryFields | None, dict[str, str]]:
+def validate_fields(data: dict[str, Any], *, clean: bool = True) -> tuple[SummaryFields | None, dict[str, str]]:
     """Validated fields, or the problems per field name. A model's prose is cleaned as the paper's
-    is (no citation, stamp, control byte or glyph salad survives into an item)."""
+    is (no citation, stamp, control byte or glyph salad survives into an item); a cached answer
+    was cleaned before it was cached."""
     from .pdfclean import prose_text
 
     known = {k: v for k, v in data.items() if k in FIELD_NAMES}
     if isinstance(known.get("key_insights"), str):
         known["key_insights"] = [line for line in known["key_insights"].splitlines() if line.strip()]
-    for name in PROSE_FIELDS:
+    for name in PROSE_FIELDS if clean else ():
         if isinstance(known.get(name), str):
-            known[name] = prose_text(known[name])
-    if isinstance(known.get("key_insights"), list):
-        known["key_insights"] = [prose_text(v) if isinstance(v, str) else v for v in known["key_insights"]]
+            known[name] = prose_text(known[name], marks=False)
+    if clean and isinstance(known.get("key_insights"), list):
+        known["key_insights"] = [prose_text(v, marks=False) if isinstance(v, str) else v
+                                 for v in known["key_insights"]]
     try:
         return SummaryFields.model_validate(known), {}
     except ValidationError as error:
@@ -235,7 +236,7 @@ class LLMSummarizer:
         hit = self.cache.get(key)
         if hit is None:
             return None
-        fields, _ = validate_fields(hit.get("fields", {}))
+        fields, _ = validate_fields(hit.get("fields", {}), clean=False)
         if fields is None:
             return None
         return Summary(fields, "openai", self.model, self.prompts.hash, Usage(**hit.get("usage", {})), cached=True)
