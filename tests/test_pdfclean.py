@@ -160,6 +160,15 @@ def test_footnote_marks_after_words_are_dropped_from_prose() -> None:
 
 
 @needs_corpus
+def test_a_tex_prime_is_a_prime_not_a_raised_zero() -> None:
+    # cmsy draws the prime as a small raised "0": LoRA's "a different B′A′" read "B⁰A⁰"
+    text = prose("2106.09685v2", "pdfium")
+
+    assert "adding a different B′A′, a quick operation" in text
+    assert "B⁰A⁰" not in text
+
+
+@needs_corpus
 @pytest.mark.parametrize("engine", ENGINES)
 def test_display_equations_and_their_numbers_stay_out_of_prose(engine: str) -> None:
     assert any(re.search(r"FFN\(x\) = max\(0, ?xW1 \+ b1\)W2 \+ b2 ?\(2\)", line)
@@ -326,6 +335,16 @@ def test_clean_document_is_deterministic() -> None:
     ("values in [0, 1] and the range [2, 5] stay", "values in [0, 1] and the range [2, 5] stay"),
     ("10⁴ steps in O(n²) with R² stay", "10⁴ steps in O(n²) with R² stay"),
     ("the biases² and the model.³ go", "the biases and the model. go"),
+    ("(a + b)² and W′ and 13D²L stay", "(a + b)² and W′ and 13D²L stay"),
+    # footnote marks and superscript citations of corpus papers
+    ("collaboration, 2021).⁵ It", "collaboration, 2021). It"),  # 2204.02311
+    ("both GPT-3,⁶ Gopher", "both GPT-3, Gopher"),  # 2204.02311
+    ("and BLEURT-20.¹³ For", "and BLEURT-20. For"),  # 2204.02311
+    ("(see Figure 3)⁵. This", "(see Figure 3). This"),  # 2306.02707
+    ("closed-box LFM’s⁷, recent", "closed-box LFM’s, recent"),  # 2306.02707
+    ("small “intrinsic rank”.⁶ To", "small “intrinsic rank”. To"),  # 2106.09685
+    ("such as drug design, 18,¹⁹ as", "such as drug design, as"),  # 2407.01603
+    ("layers 1, 2,³ and", "layers 1, 2, and"),
 ])
 def test_remove_citations_leaves_intervals_and_exponents(raw: str, expected: str) -> None:
     assert remove_citations(raw) == expected

@@ -76,11 +76,15 @@ _NUMERIC_CITE = re.compile(r"(?P<before>\w+)?(?P<space> ?)\[(?P<numbers>\d{1,3}(
                            r"| ?\[[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?(?:\s*[,;]\s*[A-Z][A-Za-z+]{1,8}\d{2}[a-z]?)*\]")
 _INTERVAL_WORDS = {"in", "to", "within", "range", "interval", "between", "from", "of", "is", "are", "at"}
 _NARRATIVE_YEAR = re.compile(rf"(?<=et al\.) ?\(({_YEAR}(?:[,;] ?{_YEAR})*)\)|(?<=[A-Za-z]) \(({_YEAR})\)")
-# A footnote mark follows a word of two letters or more, or its punctuation; a raised digit after a
-# single letter, a digit or a bracket is an exponent (R², O(n²), 10⁴) and stays.
+# A footnote mark follows a word of two letters or more ("LFM’s⁷" too), punctuation or a closing
+# quote; a raised digit after a single letter, a digit or a bracket is an exponent (R², O(n²), 10⁴)
+# and stays. Superscript citations the engine read partly full size ("design, 18,¹⁹") go whole.
+_SUP = f"[{SUPERSCRIPT_DIGITS}]+(?![{SUPERSCRIPT_DIGITS}])"
 _FOOTNOTE_MARK = re.compile(rf"(?<=[a-z][.,;:)])\d{{1,2}}(?=\s|$)|(?<=[a-z])[∗†‡§¶⇤]+(?=[\s,.;:]|$)"
-                            rf"|(?:(?<=[A-Za-z]{{2}})|(?<=[A-Za-z][.,;:])|(?<=[A-Za-z]\)[.,;:]))[{SUPERSCRIPT_DIGITS}]+"
-                            rf"(?![{SUPERSCRIPT_DIGITS}])")
+                            rf"|(?<=[A-Za-z)],) (?:\d{{1,3}}[,–-])+{_SUP}"
+                            rf"|(?:(?<=[A-Za-z]{{2}})|(?<=[’'][a-z])|(?<=[.,;:”\"]))" + _SUP)
+# "(see Figure 3)⁵" is a footnote mark; "(a + b)²" an exponent: words inside tell them apart
+_PAREN_MARK = re.compile(rf"(\([^()]{{0,120}}\)){_SUP}")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<! ) +([,.;:])")
 
 
@@ -103,6 +107,9 @@ def remove_citations(text: str, *, marks: bool = True) -> str:
         text = _NUMERIC_CITE.sub(_numbered_citation, text)
     if marks:
         text = _FOOTNOTE_MARK.sub("", text)
+        if ")" in text:
+            text = _PAREN_MARK.sub(lambda m: m.group(1) if re.search(r"[A-Za-z]{3}", m.group(1)) else m.group(0),
+                                   text)
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
 
 

@@ -310,6 +310,8 @@ ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc":
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"  # a raised footnote mark after a word is read as these
 _ACCENT_CODES = {ord(accent): ord(mark) for accent, mark in ACCENTS.items() if accent != "\u00b8"}
 _LETTER = re.compile(r"[A-Za-z\u0131\u00c0-\u024f]")
+# TeX's math symbol fonts (cmsy, msbm's kin) draw the prime as a raised "0": B′A′, not B⁰A⁰
+_SYMBOL_FONT = re.compile(r"CMSY|SY\d+$|Symbol", re.IGNORECASE)
 
 
 def _gaps_around(codes: list[int], index: int, start: int, end: int) -> list[int]:
@@ -333,7 +335,8 @@ def _repair_marks(chars: _PdfiumChars, codes: list[int], start: int, end: int, s
     """The line's units with raised digits after a word or punctuation set as superscripts
     ("community¹": a footnote mark, which the cleaning drops from prose, or an exponent "R²"), and
     each accent glyph joined to the letter it sits over ("Ruckl ¨ e" -> "Rücklé"). Digits raised
-    after a digit (10^4) are not told apart: checking every digit's size costs too much."""
+    after a digit (10^4) are not told apart: checking every digit's size costs too much. A raised
+    "0" in a math symbol font is TeX's prime (B′)."""
     units = codes[start:end]
     digits = [i for i in range(start + 1, end) if 48 <= codes[i] <= 57 and not 48 <= codes[i - 1] <= 57
               and (chr(codes[i - 1]).isalpha() or chr(codes[i - 1]) in ").,;:")
@@ -349,7 +352,8 @@ def _repair_marks(chars: _PdfiumChars, codes: list[int], start: int, end: int, s
             continue  # full size, or a subscript (W0): plain digits
         run = index
         while run < end and 48 <= codes[run] <= 57:
-            replace[run] = ord(SUPERSCRIPT_DIGITS[codes[run] - 48])
+            prime = codes[run] == 48 and _SYMBOL_FONT.search(chars.font(run)[0])
+            replace[run] = 0x2032 if prime else ord(SUPERSCRIPT_DIGITS[codes[run] - 48])
             run += 1
     for index in accents:
         left, right = chars.box(index)
