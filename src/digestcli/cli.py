@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import DigestError, WorkspaceError
+from .sanitize import terminal_text
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3
@@ -26,7 +27,7 @@ _state = {"debug": False}
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(terminal_text(message), err=True)  # titles and server text inside: no escape sequences
 
 
 class DigestGroup(TyperGroup):
@@ -221,7 +222,7 @@ def _print_plan(report: Any, model: str) -> None:
     plans = [o.plan for o in sorted(report.outcomes, key=lambda o: o.position) if o.plan]
     for plan in plans:
         cached = "cached" if plan["cached"] else plan["text_source"]
-        typer.echo(f"{plan['id']}\t{plan['tokens']}\t{cached}\t{plan['title']}")
+        typer.echo(f"{plan['id']}\t{plan['tokens']}\t{cached}\t{terminal_text(plan['title'])}")
     to_send = sum(p["tokens"] for p in plans if not p["cached"])
     typer.echo(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p['cached'] for p in plans)} cached")
     _err(f"digest: dry run: {to_send} input tokens would be sent to {model}; nothing was written")
@@ -332,11 +333,11 @@ def check(
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         for entry in report:
-            typer.echo(f"{entry['item']}  {entry['title']}: {entry['claims']} claims, {entry['found']} found")
+            typer.echo(f"{entry['item']}  {terminal_text(entry['title'])}: {entry['claims']} claims, {entry['found']} found")
             for finding in entry["findings"]:
                 where = "NOT FOUND" if finding["page"] is None else (
                     "abstract/comment" if finding["page"] == 0 else f"page {finding['page']}")
-                typer.echo(f"  {finding['field']:<13} {finding['claim']:<24} {where}")
+                typer.echo(f"  {finding['field']:<13} {terminal_text(finding['claim']):<24} {where}")
     _err(f"digest: {len(report)} items checked, {bad} with claims not found in their paper")
     if bad:
         raise typer.Exit(EXIT_ERROR)
@@ -412,7 +413,7 @@ def feed(
         for paper in papers:
             authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
             first = (split_sentences(paper.abstract) or [""])[0]
-            typer.echo(f"{paper.id.versioned}\t{paper.title}\t{authors}\t{first}")
+            typer.echo("\t".join(terminal_text(v) for v in (paper.id.versioned, paper.title, authors, first)))
         _err(f"digest: {len(papers)} new papers in {', '.join(categories)} since {start:%Y-%m-%d %H:%M} UTC")
         if add and papers:
             report = AddReport(issue or settings.current_issue)
@@ -461,7 +462,7 @@ def list_(
         for name in workspace.list_issues():
             info = workspace.load_issue(name)
             count = len(list(workspace.issue_dir(name).glob("*.md"))) - 1
-            rows.append({"name": name, "title": info.title, "date": info.date, "items": count,
+            rows.append({"name": name, "title": terminal_text(info.title), "date": info.date, "items": count,
                          "current": name == settings.current_issue})
         if as_json:
             typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -475,9 +476,9 @@ def list_(
     rows = [{
         "key": item.key,
         "arxiv_id": item.meta.get("arxiv_id", ""),
-        "short_name": item.meta.get("short_name", ""),
-        "title": item.title,
-        "section": item.section,
+        "short_name": terminal_text(item.meta.get("short_name", "")),
+        "title": terminal_text(item.title),
+        "section": terminal_text(item.section),
         "backend": (item.meta.get("provenance") or {}).get("backend", ""),
     } for item in items]
     if as_json:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from .models import Item
+from .sanitize import safe_url, without_controls
 from .store import parse_body
 
 FORMATS = ("json", "bibtex", "csv")
@@ -40,8 +41,22 @@ def records(items: list[Item]) -> list[dict[str, Any]]:
     return out
 
 
+def _inert(value: Any) -> Any:
+    """A record's value without control characters (no format carries them to a terminal or a tool)."""
+    if isinstance(value, str):
+        return without_controls(value)
+    if isinstance(value, list):
+        return [_inert(entry) for entry in value]
+    return value
+
+
+def _cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a leading quote."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def export(items: list[Item], fmt: str) -> str:
-    rows = records(items)
+    rows = [{name: _inert(value) for name, value in row.items()} for row in records(items)]
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
@@ -49,7 +64,7 @@ def export(items: list[Item], fmt: str) -> str:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in rows:
-            writer.writerow([("; ".join(row[c]) if isinstance(row[c], list) else row[c]) for c in CSV_COLUMNS])
+            writer.writerow([_cell("; ".join(row[c]) if isinstance(row[c], list) else row[c]) for c in CSV_COLUMNS])
         return buffer.getvalue()
     if fmt == "bibtex":
         return "\n".join(_bibtex(row) for row in rows)
@@ -59,17 +74,17 @@ def export(items: list[Item], fmt: str) -> str:
 def _bibtex(row: dict[str, Any]) -> str:
     arxiv = re.fullmatch(r"(.+?)(v\d+)?", row["id"]).group(1) if row["id"] else ""
     first = (row["authors"][0].split()[-1] if row["authors"] else "anon").lower()
-    year = row["published"][:4]
+    year = row["published"][:4] if re.fullmatch(r"\d{4}", row["published"][:4]) else ""
     key = re.sub(r"[^a-z0-9]", "", f"{first}{year}{_first_word(row['title'])}") or "item"
     fields = {
         "title": "{" + _tex(row["title"]) + "}",
         "author": " and ".join(_tex(a) for a in row["authors"]),
         "year": year,
-        "eprint": arxiv if row["paper_url"].startswith("https://arxiv.org/") else "",
+        "eprint": _tex(arxiv) if row["paper_url"].startswith("https://arxiv.org/") else "",
         "archivePrefix": "arXiv" if row["paper_url"].startswith("https://arxiv.org/") else "",
-        "primaryClass": row["categories"][0] if row["categories"] else "",
-        "doi": row["doi"],
-        "url": row["paper_url"],
+        "primaryClass": _tex(row["categories"][0]) if row["categories"] else "",
+        "doi": _tex(row["doi"]),
+        "url": safe_url(row["paper_url"]),
     }
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items() if value)
     return f"@misc{{{key},\n{body}\n}}\n"
@@ -81,5 +96,8 @@ def _first_word(title: str) -> str:
 
 
 def _tex(text: str) -> str:
-    """Escape the characters BibTeX and LaTeX treat specially."""
-    return re.sub(r"([&%$#_{}])", r"\\\1", " ".join(str(text).split()))
+    """Escape the characters BibTeX and LaTeX treat specially; a backslash can start no command."""
+    text = " ".join(str(text).split()).replace("\\", "\x00")
+    text = re.sub(r"([&%$#_{}~^])", lambda m: {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}.get(
+        m.group(1), "\\" + m.group(1)), text)
+    return text.replace("\x00", r"\textbackslash{}")

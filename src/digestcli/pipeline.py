@@ -24,7 +24,7 @@ from .links import document_pdf_url, fetch_link, is_web_link
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
-from .store import NOTES_MARKER, STATE, Workspace, body_hash, format_body, is_edited
+from .store import STATE, Workspace, body_hash, format_body, format_link_body, is_edited, load_item, split_notes
 from .offline import OfflineSummarizer
 from .summarize import LLMSummarizer, build_messages, load_prompts
 
@@ -402,8 +402,7 @@ class AddPipeline:
             self.reporter.warn(info.warning)
         options = self.options
         notes = f"{options.note.strip()}\n" if options.note.strip() else ""
-        description = info.description or "<!-- What is this link about? Write it here. -->"
-        body = f"{description}\n\n{NOTES_MARKER}\n{notes}"
+        body = format_link_body(info.description, notes)
         meta: dict[str, Any] = {
             "title": options.title or info.title, "section": options.section or info.section,
             "kind": info.kind, "url": info.url, "emoji": info.emoji,
@@ -531,14 +530,13 @@ class AddPipeline:
     def _existing_notes(self, issue: str, key: str) -> str:
         """The text under the notes marker of an item already on disk ('' if none)."""
         path = self.workspace.item_path(issue, key)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not path.exists():
             return ""
-        except (OSError, UnicodeDecodeError) as error:
-            # Never overwrite notes we could not read.
-            raise WorkspaceError(f"{path}: cannot read: {error}; not overwriting it") from None
-        return text.split(NOTES_MARKER, 1)[1] if NOTES_MARKER in text else ""
+        try:
+            item = load_item(path)
+        except WorkspaceError as error:
+            raise WorkspaceError(f"{error}; not overwriting it") from None  # never lose notes we could not read
+        return split_notes(item.body)[1]
 
     def _paper_text(self, paper: Paper) -> PaperText:
         name = paper.id.base

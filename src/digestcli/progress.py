@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from .sanitize import terminal_text
+
 # US dollars per million input / output tokens, for the estimate shown while adding.
 # Prices change: set [llm] price_input / price_output in digest.toml to override.
 PRICES: dict[str, tuple[float, float]] = {
@@ -34,7 +36,14 @@ def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[floa
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(terminal_text(message), err=True)  # names and titles come from outside: no escape sequences
+
+
+def _rich(text: str) -> str:
+    """Outside text for a rich console: one line, no escape sequences, no rich markup of its own."""
+    from rich.markup import escape
+
+    return escape(terminal_text(text))
 
 
 class LineReporter:
@@ -99,7 +108,7 @@ class RichReporter:
         table.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=80)
         colours = {"saved": "green", "failed": "red", "summary": "yellow"}
         for paper, (stage, detail) in self.rows.items():
-            table.add_row(paper, f"[{colours.get(stage, 'cyan')}]{stage}[/]", detail)
+            table.add_row(_rich(paper), f"[{colours.get(stage, 'cyan')}]{stage}[/]", _rich(detail))
         done = sum(1 for stage, _ in self.rows.values() if stage in ("saved", "failed"))
         cost = estimate_cost(self.model, self.tokens[0], self.tokens[1], self.price)
         money = f", ~${cost:.4f}" if cost is not None else ""
@@ -117,7 +126,7 @@ class RichReporter:
 
     def warn(self, message: str) -> None:
         with self._lock:
-            self.console.print(f"[yellow]digest: warning:[/] {message}", markup=True, highlight=False)
+            self.console.print(f"[yellow]digest: warning:[/] {_rich(message)}", markup=True, highlight=False)
 
     def fail(self, message: str) -> None:
         with self._lock:
@@ -125,13 +134,13 @@ class RichReporter:
             if paper in self.rows:
                 self.rows[paper] = ("failed", message.split(":", 1)[1].strip())
                 self._update()
-            self.console.print(f"[red]digest: error:[/] {message}", markup=True, highlight=False)
+            self.console.print(f"[red]digest: error:[/] {_rich(message)}", markup=True, highlight=False)
 
     def notice(self, message: str) -> None:
         with self._lock:
             if message not in self._said:
                 self._said.add(message)
-                self.console.print(f"digest: {message}", markup=False, highlight=False)
+                self.console.print(f"digest: {terminal_text(message)}", markup=False, highlight=False)
 
     def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
         with self._lock:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from .errors import ConfigError
 from .models import IssueInfo, Item
 from .sanitize import inline_text, plain_value, safe_url
@@ -93,36 +95,58 @@ class RenderSection:
 
 
 def to_render_item(item: Item) -> RenderItem:
-    """Every field that came from a paper or a model is made inert (see sanitize.py);
-    the author's notes are theirs and go through verbatim."""
+    """An item's values for the templates, as they are: the template environment makes every printed
+    value inert (see ``_finalize``) except digest's own, marked ``Markup``: URLs that passed
+    ``safe_url``, the link's emoji, label and stars, and the author's notes, which are theirs."""
     parts = parse_body(item.body)
     meta = item.meta
+    kind = _LINKS.get(str(meta.get("kind")), _LINKS["link"])
     return RenderItem(
         key=item.key,
-        title=inline_text(item.title),
+        title=item.title,
         short_name=plain_value(str(meta.get("short_name") or item.title)),
-        paper_url=safe_url(str(meta.get("paper_url") or "")),
-        code_url=safe_url(str(meta.get("code_url") or "")),
-        tldr=inline_text(parts["tldr"]),
-        whats_new=inline_text(parts["whats_new"]),
-        how_it_works=inline_text(parts["how_it_works"]),
-        key_insights=[inline_text(insight) for insight in parts["key_insights"]],
-        results=inline_text(parts["results"]),
-        notes=parts["notes"],
+        paper_url=Markup(safe_url(str(meta.get("paper_url") or ""))),
+        code_url=Markup(safe_url(str(meta.get("code_url") or ""))),
+        tldr=parts["tldr"],
+        whats_new=parts["whats_new"],
+        how_it_works=parts["how_it_works"],
+        key_insights=list(parts["key_insights"]),
+        results=parts["results"],
+        notes=Markup(parts["notes"]),
         meta=meta,
-        quote=inline_text(str(meta.get("quote") or "")),
-        link_url=safe_url(str(meta.get("url") or "")) if not meta.get("paper_url") else "",
-        emoji=_LINKS.get(str(meta.get("kind")), _LINKS["link"])[0],
-        link_label=_LINKS.get(str(meta.get("kind")), _LINKS["link"])[1],
-        stars=_stars(meta.get("stars")),
-        authors=[plain_value(str(a)) for a in meta.get("authors") or []],
+        quote=str(meta.get("quote") or ""),
+        link_url=Markup(safe_url(str(meta.get("url") or "")) if not meta.get("paper_url") else ""),
+        emoji=Markup(kind[0]),
+        link_label=Markup(kind[1]),
+        stars=Markup(_stars(meta.get("stars"))),
+        authors=_strings(meta.get("authors")),
         published=str(meta.get("published") or "")[:10],
         year=str(meta.get("published") or "")[:4],
         topic=topic_of(meta),
         starred=meta.get("starred") is True,
-        abstract=inline_text(str(meta.get("abstract") or "")),
-        first_sentence=inline_text(_first_sentence(parts["tldr"])),
+        abstract=str(meta.get("abstract") or ""),
+        first_sentence=_first_sentence(parts["tldr"]),
     )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(entry) for entry in value if entry is not None]
+    return [str(value)] if value not in (None, "") else []
+
+
+def _image_url(value: str) -> str:
+    """The header image: an absolute http(s) URL or a path on the blog itself (/assets/header.png)."""
+    return safe_url(value) or (value if re.fullmatch(r"/[A-Za-z0-9._~%/-]+", value) else "")
+
+
+def _finalize(value: Any) -> Any:
+    """Every value a template prints passes here, whatever the template (a workspace's own too):
+    digest's own values (``Markup``) as they are, anything else, from a paper, a feed, a page, a model
+    or the front matter, made inert by ``inline_text``. There is no other way into the post."""
+    if isinstance(value, Markup):
+        return value
+    return inline_text("" if value is None else str(value))
 
 
 def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSection]:
@@ -155,7 +179,7 @@ def _template(style: str, workspace: Path | None) -> Any:
     if workspace is not None:
         loaders.append(FileSystemLoader(str(workspace / "templates")))
     loaders.append(PackageLoader("digestcli", "templates"))
-    environment = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+    environment = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, finalize=_finalize,
                               keep_trailing_newline=True, trim_blocks=False, autoescape=False)
     try:
         return environment.get_template(f"{style}.md.j2")
@@ -187,8 +211,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
     values: dict[str, Any] = {
         "title": issue.title,
         "date": issue.date,
-        "intro": issue.intro,
-        "image": issue.image or image,
+        "intro": Markup(issue.intro),  # the author's own words, like the notes
+        "image": Markup(_image_url(issue.image or image)),
         "sections": grouped,
         "topics": group_by_topic(grouped),
         "items": [i for section in grouped for i in section.items],
@@ -207,8 +231,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
             "tags": tags,
             "minute": reading_minutes(body),
         }
-        text = template.render(front_matter=yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000),
-                               **values)
+        text = template.render(front_matter=Markup(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
+                                                                  width=1000)), **values)
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
@@ -231,8 +255,8 @@ def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[
     front = {"layout": layout, "title": title, "tags": list(tags), "items": len(entries)}
     template = _template(style, workspace)
     try:
-        text = template.render(front_matter=yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000),
-                               years=ordered, items=entries)
+        text = template.render(front_matter=Markup(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
+                                                                  width=1000)), years=ordered, items=entries)
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

@@ -24,9 +24,36 @@ _URL_UNSAFE = re.compile(r"[\s<>\"'{}\\`^|]")
 _URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "[": "%5B", "]": "%5D"})
 
 
+# C0 and C1 controls (ESC starts terminal sequences, BEL rings, NUL makes a file "binary"), DEL, and the
+# bidirectional overrides that make a reader see text in another order than it is stored.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# a whole terminal escape sequence: CSI (colours, cursor), OSC (window title, links) up to BEL or ST, others
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters; tabs and line breaks stay."""
+    text = str(text)
+    if "\x1b" in text or "\x9b" in text:
+        text = _ESCAPE_SEQUENCE.sub("", text)
+    return _CONTROLS.sub("", text)
+
+
+def terminal_text(text: str) -> str:
+    """One line for a terminal: no control character can move the cursor, recolour or retitle it."""
+    return " ".join(without_controls(text).split())
+
+
+def without_comments(text: str) -> str:
+    """Fetched or generated text with every HTML comment (and an unclosed ``<!--`` to the end) removed,
+    so it can never hold the item's notes marker, which only digest writes."""
+    return _COMMENT.sub(" ", str(text)) if "<!--" in str(text) else str(text)
+
+
 def inline_text(text: str) -> str:
     """One line of plain prose, safe to place anywhere in the Markdown body."""
-    text = re.sub(r"<!--.*?(-->|$)", " ", str(text), flags=re.S)  # comments are notes to the author, unpublished
+    text = without_comments(without_controls(text))  # comments are notes to the author, unpublished
     text = " ".join(text.split())  # one paragraph: no blank line can end the field's block
     text = text.translate(_HTML)
     text = _BRACKETS.sub(r"\\\1", text)
@@ -38,8 +65,8 @@ def inline_text(text: str) -> str:
 
 def plain_value(text: str) -> str:
     """A front-matter string: one line without tags or angle brackets (layouts may not escape it)."""
-    text = re.sub(r"<[^>]*>", " ", str(text)).replace("<", " ").replace(">", " ")
-    text = re.sub(r"\{(?=[{%])", "{ ", text)  # a layout may print it; never as a Liquid tag
+    text = re.sub(r"<[^>]*>", " ", without_controls(text)).replace("<", " ").replace(">", " ")
+    text = re.sub(r"\{(?=[{%:])", "{ ", text)  # a layout may print it; never a Liquid tag or attribute list
     return " ".join(text.split())
 
 

@@ -17,6 +17,7 @@ from .config import CONFIG_NAME, default_config_text
 from .errors import WorkspaceError
 from .files import TEMP_PREFIX, sha256_hex, write_atomic
 from .models import IssueInfo, Item
+from .sanitize import without_comments, without_controls
 
 if TYPE_CHECKING:
     from .schema import SummaryFields
@@ -31,7 +32,11 @@ LABELS = {
     "key_insights": "Key insights",
     "results": "Results",
 }
+LINK_PROMPT = "<!-- What is this link about? Write it here. -->"
 NOTES_MARKER = "<!-- Your notes go below this line; digest publishes them verbatim and never rewrites them. -->"
+# Only digest writes the marker, on a line of its own, and every fetched or generated text it writes
+# into a body has its HTML comments removed first (format_body): no paper, page or model can forge it.
+_NOTES_LINE = re.compile(rf"^{re.escape(NOTES_MARKER)}[ \t\r]*$", re.M)
 _LABEL_LINE = re.compile(r"^\*\*(What['’]s new|How it works|Key insights|Results):\*\*[ \t]*", re.I | re.M)
 
 
@@ -47,23 +52,47 @@ def validate_issue_name(name: str) -> str:
 
 
 def format_body(fields: SummaryFields, notes: str = "") -> str:
-    insights = "\n".join(f"- {insight}" for insight in fields.key_insights)
-    body = (
-        f"{fields.tldr}\n\n"
-        f"**{LABELS['whats_new']}:** {fields.whats_new}\n\n"
-        f"**{LABELS['how_it_works']}:** {fields.how_it_works}\n\n"
+    """An item body: the summary fields (fetched or generated text, comments removed), the notes
+    marker, then the person's notes verbatim."""
+    f = {name: _outside(value) if isinstance(value, str) else value for name, value in fields.model_dump().items()}
+    insights = "\n".join(f"- {_outside(insight)}" for insight in fields.key_insights)
+    generated = (
+        f"{f['tldr']}\n\n"
+        f"**{LABELS['whats_new']}:** {f['whats_new']}\n\n"
+        f"**{LABELS['how_it_works']}:** {f['how_it_works']}\n\n"
         f"**{LABELS['key_insights']}:**\n{insights}\n\n"
-        f"**{LABELS['results']}:** {fields.results}\n\n"
-        f"{NOTES_MARKER}\n"
+        f"**{LABELS['results']}:** {f['results']}"
     )
+    return _with_notes(generated, notes)
+
+
+def format_link_body(description: str, notes: str = "") -> str:
+    """A link item's body: the page's description (comments removed) or a prompt to write one."""
+    description = " ".join(_outside(description).split())
+    return _with_notes(description or LINK_PROMPT, notes)
+
+
+def _outside(text: str) -> str:
+    """Fetched or generated text as an item keeps it: no control characters, no HTML comments."""
+    return without_comments(without_controls(text))
+
+
+def _with_notes(generated: str, notes: str) -> str:
+    body = f"{generated.strip()}\n\n{NOTES_MARKER}\n"
     return body + (notes.strip("\n") + "\n" if notes.strip() else "")
+
+
+def split_notes(body: str) -> tuple[str, str]:
+    """(the summary part, the person's notes) of an item body, split at digest's marker line."""
+    match = _NOTES_LINE.search(body)
+    if not match:
+        return body, ""
+    return body[: match.start()], body[match.end():].strip("\n")
 
 
 def parse_body(body: str) -> dict[str, Any]:
     """Fields of an item body as a person may have edited it; unknown text stays with its field."""
-    notes = ""
-    if NOTES_MARKER in body:
-        body, notes = body.split(NOTES_MARKER, 1)
+    body, notes = split_notes(body)
     parts: dict[str, Any] = {"tldr": "", "whats_new": "", "how_it_works": "", "key_insights": [], "results": ""}
     matches = list(_LABEL_LINE.finditer(body))
     parts["tldr"] = body[: matches[0].start()].strip() if matches else body.strip()
@@ -78,7 +107,7 @@ def parse_body(body: str) -> dict[str, Any]:
             parts[name] = bullets if bullets and len(bullets) == len(lines) else ([value] if value else [])
         else:
             parts[name] = value
-    parts["notes"] = notes.strip("\n")
+    parts["notes"] = notes
     return parts
 
 
