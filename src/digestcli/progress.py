@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from .redaction import redact
+
 # US dollars per million input / output tokens, for the estimate shown while adding.
 # Prices change: set [llm] price_input / price_output in digest.toml to override.
 PRICES: dict[str, tuple[float, float]] = {
@@ -34,7 +36,7 @@ def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[floa
 
 
 def _err(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(redact(message), err=True)
 
 
 class LineReporter:
@@ -112,22 +114,29 @@ class RichReporter:
 
     def stage(self, paper: str, stage: str, detail: str = "") -> None:
         with self._lock:
-            self.rows[paper] = (stage, detail)
+            self.rows[paper] = (stage, redact(detail))
             self._update()
 
     def warn(self, message: str) -> None:
+        from rich.markup import escape
+
+        message = redact(message)
         with self._lock:
-            self.console.print(f"[yellow]digest: warning:[/] {message}", markup=True, highlight=False)
+            self.console.print(f"[yellow]digest: warning:[/] {escape(message)}", markup=True, highlight=False)
 
     def fail(self, message: str) -> None:
+        from rich.markup import escape
+
+        message = redact(message)
         with self._lock:
             paper = message.split(":", 1)[0].rsplit("v", 1)[0]
             if paper in self.rows:
                 self.rows[paper] = ("failed", message.split(":", 1)[1].strip())
                 self._update()
-            self.console.print(f"[red]digest: error:[/] {message}", markup=True, highlight=False)
+            self.console.print(f"[red]digest: error:[/] {escape(message)}", markup=True, highlight=False)
 
     def notice(self, message: str) -> None:
+        message = redact(message)
         with self._lock:
             if message not in self._said:
                 self._said.add(message)
