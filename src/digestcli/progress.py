@@ -93,6 +93,7 @@ class RichReporter:
         self._live.start()
 
     def _table(self) -> Any:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(box=None, show_header=False, pad_edge=False)
@@ -101,7 +102,7 @@ class RichReporter:
         table.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=80)
         colours = {"saved": "green", "failed": "red", "summary": "yellow"}
         for paper, (stage, detail) in self.rows.items():
-            table.add_row(paper, f"[{colours.get(stage, 'cyan')}]{stage}[/]", detail)
+            table.add_row(escape(paper), f"[{colours.get(stage, 'cyan')}]{stage}[/]", escape(detail))
         done = sum(1 for stage, _ in self.rows.values() if stage in ("saved", "failed"))
         cost = estimate_cost(self.model, self.tokens[0], self.tokens[1], self.price)
         money = f", ~${cost:.4f}" if cost is not None else ""
