@@ -315,7 +315,7 @@ def test_response_without_choices_is_an_error(fake_openai, tmp_path):
                "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10}}
     fake_openai.script.append(Reply(200, json.dumps(payload).encode(), {"Content-Type": "application/json"}))
 
-    with pytest.raises(LLMError, match="returned no choices"):
+    with pytest.raises(LLMError, match=r"sent a malformed answer \(no choices\)"):
         summarizer(fake_openai, tmp_path).summarize(*mezo())
 
 

@@ -5,7 +5,9 @@ requests as one file, creates the batch and records it in
 `.digest/batches/<batch id>.json` (everything needed to write the items later,
 so collecting needs no arXiv request). `digest batch collect` downloads the
 answers, validates and caches each like a direct answer, and writes the items;
-collecting again skips what is already in the issue.
+collecting again skips what is already in the issue. Whatever the server
+sends back is data to check (summarize.read_completion reads each answer), and
+every text of it is redacted before it can be printed or written.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from .errors import LLMError, WorkspaceError
 from .files import write_atomic
 from .models import ArxivId, Paper, PaperText
+from .redaction import redact
 
 ENDPOINT = "/v1/chat/completions"
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -116,7 +119,7 @@ def submit(client: Any, entries: list[BatchEntry], request: Any, *, issue: str, 
     batch = _api("creating the batch", lambda: client.batches.create(
         input_file_id=upload.id, endpoint=ENDPOINT, completion_window="24h", metadata={"digest_issue": issue}))
     return {
-        "id": batch.id, "issue": issue, "model": model, "input_file_id": upload.id,
+        "id": redact(str(batch.id)), "issue": issue, "model": model, "input_file_id": redact(str(upload.id)),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "entries": [asdict(e) for e in entries],
     }
@@ -127,31 +130,40 @@ def fetch(client: Any, batch_id: str) -> Any:
 
 
 def answers(client: Any, batch: Any) -> dict[str, dict[str, Any] | str]:
-    """custom_id -> the chat completion body, or the reason there is none."""
+    """custom_id -> the chat completion body (checked later by summarize.read_completion), or the reason
+    there is none. A line that is not a JSON object with a custom_id answers nothing."""
     found: dict[str, dict[str, Any] | str] = {}
     for file_id in (getattr(batch, "error_file_id", None), getattr(batch, "output_file_id", None)):
-        if not file_id:
+        if not file_id or not isinstance(file_id, str):
             continue
-        content = _api(f"downloading {file_id}", lambda: client.files.content(file_id))
+        content = _api(f"downloading {redact(file_id)}", lambda: client.files.content(file_id))
         for line in content.text.splitlines():
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
-            custom_id = str(row.get("custom_id", ""))
-            response = row.get("response") or {}
-            if response.get("status_code") == 200 and isinstance(response.get("body"), dict):
-                found[custom_id] = response["body"]
-            else:
-                error = row.get("error") or (response.get("body") or {}).get("error") or {}
-                message = error.get("message") if isinstance(error, dict) else str(error)
-                found[custom_id] = f"the batch request failed: {message or 'HTTP ' + str(response.get('status_code'))}"
+            if isinstance(row, dict) and isinstance(row.get("custom_id"), str):
+                found[row["custom_id"]] = _answer(row)
     return found
+
+
+def _answer(row: dict[str, Any]) -> dict[str, Any] | str:
+    response = row.get("response") if isinstance(row.get("response"), dict) else {}
+    body = response.get("body")
+    if response.get("status_code") == 200 and isinstance(body, dict):
+        return body
+    if response.get("status_code") == 200:
+        return f"the batch's answer is malformed (its body is {type(body).__name__}, not an object)"
+    error = row.get("error") or (body.get("error") if isinstance(body, dict) else None) or {}
+    message = error.get("message") if isinstance(error, dict) else error
+    status = response.get("status_code")
+    reason = message if isinstance(message, str) and message.strip() else f"HTTP {status if isinstance(status, int) else '?'}"
+    return f"the batch request failed: {redact(' '.join(reason.split()))[:200]}"
 
 
 def describe(batch: Any) -> str:
     counts = getattr(batch, "request_counts", None)
     done = f"{counts.completed}/{counts.total} done, {counts.failed} failed" if counts else "no counts yet"
-    return f"{batch.status} ({done})"
+    return redact(f"{batch.status} ({done})")

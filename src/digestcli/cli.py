@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import DigestError, WorkspaceError
-from .sanitize import terminal_text
+from .sanitize import terminal_text, without_controls
 
 EXIT_ERROR = 1
 EXIT_PARTIAL = 3
@@ -27,7 +27,20 @@ _state = {"debug": False}
 
 
 def _err(message: str) -> None:
-    typer.echo(terminal_text(message), err=True)  # titles and server text inside: no escape sequences
+    from .redaction import redact
+
+    typer.echo(redact(terminal_text(redact(message))), err=True)  # no key, no escape sequences from outside
+
+
+def _debug_traceback(ctx: typer.Context, error: BaseException) -> None:
+    """--debug: the traceback, printed here (not by Python) so that it passes through redaction too."""
+    import traceback
+
+    from .redaction import redact
+
+    text = redact("".join(traceback.format_exception(error)).rstrip("\n"))
+    typer.echo(without_controls(text), err=True)
+    ctx.exit(EXIT_ERROR)
 
 
 class DigestGroup(TyperGroup):
@@ -38,7 +51,7 @@ class DigestGroup(TyperGroup):
             return super().invoke(ctx)
         except DigestError as error:
             if _state["debug"]:
-                raise
+                _debug_traceback(ctx, error)
             _err(f"digest: error: {error}")
             ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
@@ -46,15 +59,17 @@ class DigestGroup(TyperGroup):
             ctx.exit(130)
         except OSError as error:  # a read-only folder, a full disk, a vanished file
             if _state["debug"]:
-                raise
+                _debug_traceback(ctx, error)
             from .files import os_reason
 
             where = f" {error.filename}" if error.filename else ""
             _err(f"digest: error: cannot access{where}: {os_reason(error)}")
             ctx.exit(EXIT_ERROR)
         except Exception as error:
-            if _state["debug"] or _is_cli_control_flow(error):
+            if _is_cli_control_flow(error):
                 raise
+            if _state["debug"]:
+                _debug_traceback(ctx, error)
             # A bug: still one line unless --debug.
             _err(f"digest: internal error: {type(error).__name__}: {error} (rerun with --debug for details)")
             ctx.exit(EXIT_ERROR)
@@ -285,6 +300,9 @@ def build(
 def _write_or_print(text: str, out: Path | None, filename: str) -> None:
     from .files import write_atomic
 
+    from .redaction import redact
+
+    text = redact(text)  # items are redacted when written; this also covers one written by an older digest
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from . import __version__
+from . import __version__, redaction
 from .errors import ConfigError
 from .pdfread import DEFAULT_ENGINE, ENGINES
 
@@ -100,6 +100,7 @@ def load_settings(workspace: Path | None, environ: dict[str, str] | None = None)
     if "cache_dir" not in values:
         values["cache_dir"] = _default_cache_dir()
     settings = Settings(**values)
+    redaction.remember(settings.api_key)  # from here on, no message or file can carry it
     return _polite(settings)
 
 

@@ -1,7 +1,8 @@
 """Atomic file writes and the content-addressed cache.
 
 A reader never sees a half-written file: data goes to a temp file in the
-same folder, is flushed to disk, then renamed over the target.
+same folder, is flushed to disk, then renamed over the target. Nothing written
+here carries a secret: every payload passes through redaction.redact_bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DigestError
+from .redaction import redact_bytes
 
 TEMP_PREFIX = ".digest-tmp-"
 
@@ -26,7 +28,7 @@ def write_atomic(path: Path, data: bytes | str, temp_dir: Path | None = None) ->
     private .digest/tmp so that even a SIGKILL mid-write leaves nothing stray in the
     folder a person reads) or, by default and as the fallback, beside ``path``.
     """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = redact_bytes(data.encode("utf-8") if isinstance(data, str) else data)  # the last line of defence
     if temp_dir is not None:
         try:
             _write_via(temp_dir, path, payload)

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from .redaction import redact
 from .sanitize import terminal_text
 
 # US dollars per million input / output tokens, for the estimate shown while adding.
@@ -36,14 +37,14 @@ def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[floa
 
 
 def _err(message: str) -> None:
-    typer.echo(terminal_text(message), err=True)  # names and titles come from outside: no escape sequences
+    typer.echo(redact(terminal_text(redact(message))), err=True)  # no key, no escape sequences from outside
 
 
 def _rich(text: str) -> str:
-    """Outside text for a rich console: one line, no escape sequences, no rich markup of its own."""
+    """Outside text for a rich console: one line, no key, no escape sequences, no rich markup of its own."""
     from rich.markup import escape
 
-    return escape(terminal_text(text))
+    return escape(redact(terminal_text(redact(text))))
 
 
 class LineReporter:
@@ -100,6 +101,7 @@ class RichReporter:
         self._live.start()
 
     def _table(self) -> Any:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(box=None, show_header=False, pad_edge=False)
@@ -121,7 +123,7 @@ class RichReporter:
 
     def stage(self, paper: str, stage: str, detail: str = "") -> None:
         with self._lock:
-            self.rows[paper] = (stage, detail)
+            self.rows[paper] = (stage, redact(detail))
             self._update()
 
     def warn(self, message: str) -> None:
@@ -137,10 +139,11 @@ class RichReporter:
             self.console.print(f"[red]digest: error:[/] {_rich(message)}", markup=True, highlight=False)
 
     def notice(self, message: str) -> None:
+        message = redact(message)
         with self._lock:
             if message not in self._said:
                 self._said.add(message)
-                self.console.print(f"digest: {terminal_text(message)}", markup=False, highlight=False)
+                self.console.print(f"digest: {redact(terminal_text(message))}", markup=False, highlight=False)
 
     def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
         with self._lock:

@@ -3,7 +3,9 @@
 Both fill SummaryFields. The LLM backend talks only through the openai SDK,
 asks for structured output (falling back to JSON mode, then plain text),
 repairs invalid answers once, and caches every completed response by a hash
-of all that changes it, so a rerun spends zero tokens. It never prints.
+of all that changes it, so a rerun spends zero tokens. It never prints, never
+trusts the shape of a server's answer (read_completion checks it) and never
+lets the API key through (every text from the server is redacted on entry).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .budget import TokenCounter
 from .errors import ConfigError, LLMError, LLMSetupError
 from .files import JsonCache, sha256_hex, stable_hash
 from .models import Context, Paper, PaperText, Summary, Usage
+from .redaction import redact, redact_value, remember
 from .schema import SummaryFields
 from .pdftext import EXTRACTOR_VERSION
 
@@ -117,6 +120,8 @@ def extract_json_object(content: str) -> dict[str, Any] | None:
                 value, _ = decoder.raw_decode(candidate, match.start())
             except ValueError:
                 continue
+            except RecursionError:  # nested deeper than any summary: not an answer
+                return None
             if isinstance(value, dict):
                 return value
     return None
@@ -160,6 +165,70 @@ class _Reply:
     usage: Usage
 
 
+MAX_TOKEN_COUNT = 10**12  # a usage count above this is not a count
+
+
+def malformed(server: str, reason: str) -> LLMError:
+    return LLMError(f"the LLM server at {server} sent a malformed answer ({reason})")
+
+
+def decode_completion(body: bytes, server: str) -> Any:
+    """The JSON value of a chat completion's body, or the server's fault (empty, cut short, not JSON, nested
+    too deeply for any answer)."""
+    if not body.strip():
+        raise malformed(server, "an empty body")
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise malformed(server, "JSON nested too deeply") from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        raise malformed(server, "not JSON, or cut short") from None
+
+
+def read_completion(data: Any, server: str) -> _Reply:
+    """A chat completion (a direct answer's JSON or a batch's) as digest's data: strict on the answer,
+    tolerant of usage (a count that is missing, null, text or negative is 0). Any other shape is the
+    server's fault, one LLMError naming it. Every text the answer carries is redacted."""
+    if not isinstance(data, dict):
+        raise malformed(server, f"the body is {_kind(data)}, not an object")
+    choices = data.get("choices")
+    if not isinstance(choices, list):
+        raise malformed(server, "no choices" if choices is None else f"choices is {_kind(choices)}, not a list")
+    if not choices:
+        raise malformed(server, "no choices")
+    choice = choices[0]
+    if not isinstance(choice, dict):
+        raise malformed(server, f"the first choice is {_kind(choice)}, not an object")
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise malformed(server, f"the first choice's message is {_kind(message)}, not an object")
+    content, refusal, finish = message.get("content"), message.get("refusal"), choice.get("finish_reason")
+    for name, value in (("message content", content), ("refusal", refusal), ("finish_reason", finish)):
+        if value is not None and not isinstance(value, str):
+            raise malformed(server, f"the {name} is {_kind(value)}, not text")
+    if refusal:
+        raise LLMError(f"model refused to summarize: {_squash(redact(refusal))[:160]}")
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    return _Reply(content=redact(content or ""), finish_reason=finish or "",
+                  usage=Usage(_token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens"))))
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    kinds = {bool: "true or false", dict: "an object", list: "a list", str: "text", int: "a number", float: "a number"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _token_count(value: Any) -> int:
+    """A usage count, or 0 when the server's is not one (usage only informs; it never fails an answer)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    if value != value or not 0 <= value < MAX_TOKEN_COUNT or value != int(value):
+        return 0
+    return int(value)
+
+
 # Each step drops a feature an older or local server may refuse with HTTP 400.
 _FORMAT_STEPS = ("json_schema", "json_object", "text")
 
@@ -176,6 +245,7 @@ class LLMSummarizer:
         self.max_output_tokens = max_output_tokens
         self.cache = JsonCache(cache_dir / "llm")
         self.calls = 0
+        remember(api_key)  # whoever built this summarizer, its key is never written or printed
         steps = _FORMAT_STEPS if response_format == "auto" else (response_format,)
         self._steps = list(steps)
         if client is None:
@@ -219,16 +289,11 @@ class LLMSummarizer:
         Validated like a direct answer; an invalid one gets the same single repair
         request, made directly. Cached under the same key as a direct request.
         """
-        from openai.types.chat import ChatCompletion
-
         key = self.cache_key(paper, messages)
         cached = self._cached(key)
         if cached is not None:
             return cached
-        try:
-            first = self._reply(ChatCompletion.model_validate(response))
-        except ValueError as error:  # pydantic's ValidationError is a ValueError
-            raise LLMError(f"{paper.id}: the batch answer is not a chat completion ({type(error).__name__})") from None
+        first = read_completion(response, self.server)
         fields, usage = self._complete(messages, paper, first)
         return self._keep(paper, messages, key, fields, usage)
 
@@ -244,6 +309,10 @@ class LLMSummarizer:
     def _keep(self, paper: Paper, messages: list[dict[str, str]], key: str, fields: SummaryFields,
               usage: Usage) -> Summary:
         """Cache a completed answer (before any item is written: a crash after this pays nothing twice)."""
+        # The answer was redacted as it arrived; cleaning the prose must not have rebuilt a key from pieces.
+        fields, _ = validate_fields(redact_value(fields.model_dump()), clean=False)
+        if fields is None:
+            raise LLMError(f"{paper.id}: model returned invalid output (a field held the API key)")
         sent_tokens = sum(self.counter.count(m["content"]) + 4 for m in messages)
         warnings = []
         if usage.input_tokens and usage.input_tokens < TRUNCATION_RATIO * sent_tokens:
@@ -320,7 +389,7 @@ class LLMSummarizer:
             params = self.request_params(messages, max_tokens)
             self.calls += 1
             try:
-                response = self.client.chat.completions.create(**params)
+                return self.send(params)
             except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
                 if _is_context_overflow(error):
                     raise LLMError(
@@ -330,25 +399,19 @@ class LLMSummarizer:
                     self._steps.pop(0)  # this server does not speak that feature; try the next
                     continue
                 raise LLMError(f"LLM server refused the request (HTTP {error.status_code}): {_short(error)}") from None
-            except openai.APIError as error:
-                raise api_error(error, self.server, self.model) from None
-            return self._reply(response)
 
-    def _reply(self, response: Any) -> _Reply:
-        choices = getattr(response, "choices", None) or []
-        if not choices:
-            raise LLMError(f"LLM server {self.server} returned no choices")
-        choice = choices[0]
-        message = choice.message
-        refusal = getattr(message, "refusal", None)
-        if refusal:
-            raise LLMError(f"model refused to summarize: {_squash(refusal)[:160]}")
-        usage = getattr(response, "usage", None)
-        return _Reply(
-            content=message.content or "",
-            finish_reason=choice.finish_reason or "",
-            usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
-        )
+    def send(self, params: dict[str, Any]) -> _Reply:
+        """One chat completion request, its answer read by read_completion (the SDK's objects are never
+        trusted). HTTP 400 and 422 pass through as the SDK's errors; any other failure is an LLMError."""
+        import openai
+
+        try:
+            raw = self.client.chat.completions.with_raw_response.create(**params)
+        except (openai.BadRequestError, openai.UnprocessableEntityError):
+            raise
+        except openai.APIError as error:
+            raise api_error(error, self.server, self.model) from None
+        return read_completion(decode_completion(raw.content, self.server), self.server)
 
 
 def rank_by_topic(summarizer: "LLMSummarizer", topic: str, items: list[tuple[str, str]]) -> list[int]:
@@ -364,12 +427,10 @@ def rank_by_topic(summarizer: "LLMSummarizer", topic: str, items: list[tuple[str
                                     'object {"order": [...]} listing the paper numbers from most to least relevant.'},
     ]
     try:
-        response = summarizer.client.chat.completions.create(
-            model=summarizer.model, messages=messages, temperature=0, max_tokens=20 + 6 * len(items),
-            response_format={"type": "json_object"})
+        reply = summarizer.send({"model": summarizer.model, "messages": messages, "temperature": 0,
+                                 "max_tokens": 20 + 6 * len(items), "response_format": {"type": "json_object"}})
     except openai.APIError as error:
         raise api_error(error, summarizer.server, summarizer.model) from None
-    reply = summarizer._reply(response)
     order = (extract_json_object(reply.content) or {}).get("order") or []
     ranked = list(dict.fromkeys(i for i in order if isinstance(i, int) and 0 <= i < len(items)))
     return ranked + [i for i in range(len(items)) if i not in ranked]
@@ -394,6 +455,8 @@ def api_error(error: Any, server: str, model: str) -> LLMError:
         return LLMError(f"cannot reach LLM server {server}; check OPENAI_BASE_URL")
     if isinstance(error, openai.APIStatusError):
         return LLMError(f"LLM server {server} failed with HTTP {error.status_code} after retries")
+    if isinstance(error, openai.APIResponseValidationError):
+        return malformed(server, "not a chat completion")
     return LLMError(f"LLM server {server} answered unusably ({type(error).__name__})")
 
 
@@ -407,6 +470,7 @@ def _is_context_overflow(error: Any) -> bool:
 
 
 def _short(error: Any) -> str:
+    """The server's reason for an error, redacted before it is cut (a cut must not leave half a key)."""
     body = getattr(error, "body", None)
     message = body.get("message") if isinstance(body, dict) else None
-    return _squash(message or getattr(error, "message", "") or type(error).__name__)[:200]
+    return _squash(redact(str(message or getattr(error, "message", "") or type(error).__name__)))[:200]
