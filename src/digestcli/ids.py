@@ -24,6 +24,7 @@ _URL = re.compile(
 _DOI = re.compile(rf"^(?:https?://(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.{_ID}$", re.IGNORECASE)
 
 EXAMPLES = "2305.17333, 2305.17333v2, arXiv:2305.17333, https://arxiv.org/abs/2305.17333, hep-th/9901001"
+_SHOWN = 120  # characters of a bad input quoted back in its error line
 
 
 def parse_arxiv_id(text: str) -> ArxivId:
@@ -37,6 +38,12 @@ def parse_arxiv_id(text: str) -> ArxivId:
         if match:
             return _checked(match, raw)
     raise IdentifierError(f"not an arXiv identifier: {raw!r} (expected e.g. {EXAMPLES})")
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for an error line: repr (control characters and undecodable bytes escaped), cut short."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= _SHOWN else quoted[:_SHOWN] + "…"
 
 
 def _checked(match: re.Match[str], raw: str) -> ArxivId:

@@ -248,16 +248,17 @@ class AddPipeline:
                 continue
             report.outcomes.append(Outcome(text, "failed", str(error)))
             self.reporter.fail(str(error))
-        with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
-            if not self.workspace.issue_exists(issue) and not dry_run:
-                self.workspace.create_issue(issue)
-                self.reporter.notice(f"created issue {issue}")
+        if not dry_run:  # a dry run writes nothing, not even a lock file
+            with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
+                if not self.workspace.issue_exists(issue):
+                    self.workspace.create_issue(issue)
+                    self.reporter.notice(f"created issue {issue}")
         todo: list[ArxivId] = []
         refreshing: list[ArxivId] = []
         for arxiv_id in ids:
             if not self.workspace.has_item(issue, arxiv_id.filename) or force:
                 todo.append(arxiv_id)
-            elif refresh:
+            elif refresh and not dry_run:  # a dry run writes nothing: no metadata refresh either
                 refreshing.append(arxiv_id)
             else:
                 message = self._skip_message(issue, arxiv_id)
