@@ -61,6 +61,77 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 
 
+# -- class 7: one bad input fails alone --------------------------------------------------------------
+
+
+def test_bad_web_addresses_and_undecodable_ids_fail_alone_and_the_batch_lands(workspace: Path, fake_arxiv) -> None:
+    bad = ["http://[::1", "http://[::1]:99999/", "https://xn--.com/", "http://user@/", "http://127.0.0.1:9/a\x7fb",
+           "http://127.0.0.1:9/caf\udce9", "\udcff\udcfe"]
+    result = digest("add", *bad, "2305.17333")
+    assert result.exit_code == 3, result.output
+    lines = error_lines(result)
+    assert len(lines) == len(bad), lines
+    for text, line in zip(bad, lines):
+        assert repr(text) in line
+    assert "internal error" not in result.stderr
+    assert (workspace / "issues" / "issue-1" / "2305.17333.md").is_file()
+
+
+def test_digits_of_other_scripts_are_read_as_ascii_and_nothing_else_gets_through() -> None:
+    from digestcli.errors import IdentifierError
+
+    assert [parse_arxiv_id(text).versioned for text in (
+        "٢٣٠٥.١٧٣٣٣",  # Arabic-Indic digits
+        "۲۳۰۵.۱۷۳۳۳v۲",  # Extended Arabic-Indic (Persian)
+        "２３０５．１７３３３",  # fullwidth digits and full stop
+        "ａｒＸｉｖ：２３０５.１７３３３",
+        "https://arxiv.org/abs/２３０５.１７３３３",
+    )] == ["2305.17333", "2305.17333v2", "2305.17333", "2305.17333", "2305.17333"]
+    for text in ("２３０５.１７３３", "٢٣٠٥.١٧٣٣٣٣", "h\u0435p-th/9901001", "2305.17333\n\n2304.08485"):
+        with pytest.raises(IdentifierError, match="not an arXiv identifier"):
+            parse_arxiv_id(text)
+
+
+def test_ids_in_other_scripts_land_and_a_bad_one_fails_alone(workspace: Path, fake_arxiv) -> None:
+    result = digest("add", "٢٣٠٥.١٧٣٣٣", "２３０４．０８４８５", "２３０５.１７３３")
+    assert result.exit_code == 3, result.output
+    assert len(error_lines(result)) == 1 and "'２３０５.１７３３'" in error_lines(result)[0]
+    assert {"2305.17333.md", "2304.08485.md"} <= set(issue_files(workspace))
+
+
+def test_id_files_and_stdin_that_are_not_utf8_fail_line_by_line(workspace: Path, fake_arxiv) -> None:
+    (workspace / "ids.txt").write_bytes(b"\xef\xbb\xbf2305.17333\n\xff\xfe not text\n")  # a BOM, then bad bytes
+    result = digest("add", "--from", "ids.txt")
+    assert result.exit_code == 3, result.output
+    assert len(error_lines(result)) == 1 and "\\udcff\\udcfe" in error_lines(result)[0]
+    assert (workspace / "issues" / "issue-1" / "2305.17333.md").is_file()
+    from typer.testing import CliRunner
+
+    from digestcli.cli import app
+
+    piped = CliRunner().invoke(app, ["add", "-"], input=b"2304.08485\n\x80\n", prog_name="digest")
+    assert piped.exit_code == 3, piped.output
+    assert len(error_lines(piped)) == 1
+    assert (workspace / "issues" / "issue-1" / "2304.08485.md").is_file()
+
+
+def test_hostile_link_pages_fail_no_batch(workspace: Path, web) -> None:
+    web.pages["/not-a-charset"] = ("text/html; charset=base64", b"<html><title>Odd charset</title></html>")
+    web.jumps["/jump"] = "javascript:alert(1)"
+    web.pages["/fine"] = page("A fine page")
+    result = digest("add", f"{web.url}/not-a-charset", f"{web.url}/jump", f"{web.url}/fine")
+    assert result.exit_code == 0, result.output
+    assert "3 added" in result.stderr and "internal error" not in result.stderr
+    assert "Odd charset" in digest("build").stdout
+
+
+def test_star_counts_that_are_no_number_are_ignored() -> None:
+    html = '<span id="repo-stars-counter-star" title=",">x</span>'
+    assert parse_page("https://github.com/a/b", html).stars is None
+    huge = f'<span id="repo-stars-counter-star" title="{"9" * 5000}">x</span>'
+    assert parse_page("https://github.com/a/b", huge).stars is not None
+
+
 # -- class 14: smaller gaps ------------------------------------------------------------------------------
 
 

@@ -200,11 +200,12 @@ def add(
 
     inputs = list(ids or [])
     if "-" in inputs:
-        inputs = [i for i in inputs if i != "-"] + read_id_lines(sys.stdin.read())
+        stdin = getattr(sys.stdin, "buffer", None)
+        inputs = [i for i in inputs if i != "-"] + read_id_lines(_lines_text(stdin.read()) if stdin else sys.stdin.read())
     if from_file is not None:
         try:
-            inputs += read_id_lines(from_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
+            inputs += read_id_lines(_lines_text(from_file.read_bytes()))
+        except OSError as error:
             raise WorkspaceError(f"cannot read ids from {from_file}: {getattr(error, 'strerror', None) or error}") from None
     if not inputs:
         raise typer.BadParameter("give at least one arXiv id, --from FILE, or - to read ids from stdin")
@@ -253,6 +254,12 @@ def add(
         raise typer.Exit(EXIT_ERROR)
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _lines_text(data: bytes) -> str:
+    """A file of ids as text: a UTF-8 BOM dropped, bytes that are not UTF-8 kept as escapes, so that
+    line alone fails (naming it) and the others still land."""
+    return data.decode("utf-8-sig", "surrogateescape")
 
 
 def _print_plan(report: Any, model: str) -> None:

@@ -7,6 +7,8 @@ fetched with httpx under a size cap and parsed with BeautifulSoup (stdlib
 parser backend) for its og:title / <title>, og:description / meta description
 / first paragraph, and a repository's stars. A failed fetch is not an error:
 the link is still added with what its address says, for the author to fill in.
+Every address a person gives is read through ``split_url``, which never raises
+anything but an IdentifierError naming it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+from .errors import IdentifierError
 
 MAX_PAGE_BYTES = 2 * 1024 * 1024
 _REPO_HOSTS = ("github.com", "gitlab.com", "codeberg.org")
@@ -34,13 +38,39 @@ class LinkInfo:
     warning: str = ""  # why the page could not be read, if it could not
 
 
-def is_web_link(text: str) -> bool:
-    parts = urlsplit(text.strip())
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+def split_url(url: str) -> SplitResult:
+    """``urlsplit`` that never raises anything but an IdentifierError naming the address: an unclosed IPv6
+    bracket, a bad port, a control character, undecodable bytes, a host IDNA refuses."""
+    import httpx
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsed lazily; raises for "x:99999" or "x:abc"
+        url.encode("utf-8")  # lone surrogates: bytes of an argument or file that are not UTF-8
+        httpx.URL(url).host  # noqa: B018 - what the download will parse (the host lazily, by IDNA)
+    except (ValueError, httpx.InvalidURL) as error:
+        from .ids import shown
+
+        reason = "not UTF-8" if isinstance(error, UnicodeEncodeError) else str(error).split("\n")[0][:80]
+        raise IdentifierError(f"not a valid web address: {shown(url)} ({reason})") from None
+    return parts
+
+
+def web_address(text: str) -> str:
+    """``text`` stripped if it is an http(s) address with a host, '' if it is no web address at all;
+    an IdentifierError if it is one that cannot be read."""
+    text = text.strip()
+    if not re.match(r"https?://", text, re.IGNORECASE):
+        return ""
+    if not split_url(text).hostname:
+        from .ids import shown
+
+        raise IdentifierError(f"not a valid web address: {shown(text)} (no host)")
+    return text
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.").removeprefix("m.")
+    return (split_url(url).hostname or "").lower().removeprefix("www.").removeprefix("m.")
 
 
 def _on(host: str, domains: tuple[str, ...]) -> bool:
@@ -49,7 +79,7 @@ def _on(host: str, domains: tuple[str, ...]) -> bool:
 
 def classify(url: str, og_type: str = "") -> tuple[str, str, str]:
     """(kind, section, emoji) of a link."""
-    host, path = _host(url), urlsplit(url).path.strip("/")
+    host, path = _host(url), split_url(url).path.strip("/")
     if _on(host, _REPO_HOSTS) and len(path.split("/")) >= 2:
         return "repository", "Open Source", "👉"
     if _on(host, _VIDEO_HOSTS) or og_type.startswith("video"):
@@ -60,7 +90,7 @@ def classify(url: str, og_type: str = "") -> tuple[str, str, str]:
 
 
 def title_from_url(url: str) -> str:
-    host, path = _host(url), urlsplit(url).path.strip("/")
+    host, path = _host(url), split_url(url).path.strip("/")
     if _on(host, _REPO_HOSTS) and path:
         return "/".join(path.split("/")[:2])
     return f"{host}/{path}" if path else host
@@ -85,9 +115,17 @@ def fetch_link(http: Any, url: str, max_bytes: int = MAX_PAGE_BYTES) -> LinkInfo
                     break  # the head of a page is enough
                 chunks.append(chunk)
             encoding = response.encoding or "utf-8"
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL: a redirect to "javascript:..."
         return _with_warning(fallback, type(error).__name__)
-    return parse_page(url, b"".join(chunks).decode(encoding, "replace"))
+    return parse_page(url, _decoded(b"".join(chunks), encoding))
+
+
+def _decoded(data: bytes, encoding: str) -> str:
+    """The page as text in its declared charset; UTF-8 when the charset is no text encoding (base64, zlib)."""
+    try:
+        return data.decode(encoding, "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
 
 
 def _with_warning(info: LinkInfo, reason: str) -> LinkInfo:
@@ -126,9 +164,9 @@ def _stars(soup: Any) -> int | None:
     candidates = [counter.get("title", "") if counter else ""]
     candidates += [tag.get("aria-label", "") for tag in soup.find_all(attrs={"aria-label": re.compile("starred")})]
     for text in candidates:
-        match = re.search(r"([\d,]+)", str(text))
+        match = re.search(r"\d[\d,]{0,15}", str(text), re.ASCII)  # a count, not a 5000-digit number
         if match:
-            return int(match.group(1).replace(",", ""))
+            return int(match.group().replace(",", ""))
     return None
 
 
@@ -136,7 +174,7 @@ def item_key(url: str) -> str:
     """A file name for the link's item, from its address."""
     from slugify import slugify
 
-    parts = urlsplit(url)
+    parts = split_url(url)
     return "link-" + (slugify(f"{_host(url)} {parts.path}", max_length=80) or "page")
 
 
@@ -145,8 +183,9 @@ def document_pdf_url(url: str) -> str:
     an OpenReview forum or pdf page, or any address ending in .pdf."""
     from urllib.parse import parse_qs
 
-    parts = urlsplit(url)
+    parts = split_url(url)
     if _host(url) == "openreview.net" and parts.path.rstrip("/") in ("/forum", "/pdf"):
         paper_id = parse_qs(parts.query).get("id", [""])[0]
         return f"https://openreview.net/pdf?id={paper_id}" if re.fullmatch(r"[A-Za-z0-9_-]{4,40}", paper_id) else ""
     return url if parts.path.lower().endswith(".pdf") else ""
+

@@ -18,9 +18,9 @@ from . import grounding
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
-from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
+from .errors import DigestError, IdentifierError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
 from .ids import parse_many
-from .links import document_pdf_url, fetch_link, is_web_link
+from .links import document_pdf_url, fetch_link, split_url, web_address
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
@@ -142,9 +142,7 @@ def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
 
 def _looks_like_arxiv(url: str) -> bool:
     """An arXiv-style address on another host (a mirror typo or a lookalike): an error, not a link."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
+    host = (split_url(url).hostname or "").lower()
     return "arxiv" in host or bool(re.search(r"/(abs|pdf)/(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})", url))
 
 
@@ -243,8 +241,12 @@ class AddPipeline:
         ids, bad = parse_many(inputs)
         links: list[str] = []
         for text, error in bad:
-            if is_web_link(text) and not _looks_like_arxiv(text):
-                links.append(text.strip())
+            try:
+                url = web_address(text)
+            except IdentifierError as malformed:  # "http://[::1": this input fails, the batch goes on
+                url, error = "", malformed
+            if url and not _looks_like_arxiv(url):
+                links.append(url)
                 continue
             report.outcomes.append(Outcome(text, "failed", str(error)))
             self.reporter.fail(str(error))
@@ -265,10 +267,15 @@ class AddPipeline:
                 report.outcomes.append(Outcome(str(arxiv_id), "skipped", message, arxiv_id.filename))
                 self.reporter.notice(message)
         for url in dict.fromkeys(links):
-            if document_pdf_url(url) and not dry_run:
-                report.outcomes.append(self._add_document(url, issue, force=force))
-            else:
-                report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
+            try:
+                if document_pdf_url(url) and not dry_run:
+                    report.outcomes.append(self._add_document(url, issue, force=force))
+                else:
+                    report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
+            except Exception as error:  # a bug in one address must not cost the rest of the batch (as for papers)
+                message = f"{url}: internal error: {type(error).__name__}: {error}"
+                report.outcomes.append(Outcome(url, "failed", message))
+                self.reporter.fail(message)
         if not todo and not refreshing:
             return report
         for arxiv_id in todo + refreshing:
