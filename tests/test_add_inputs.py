@@ -61,7 +61,96 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 
 
-# -- class 7: one bad input fails alone --------------------------------------------------------------
+# -- one item per resource (issue 11, class 6) -----------------------------------------------------
+
+
+def test_item_names_tell_resources_apart_by_query_and_keep_old_names_without_one() -> None:
+    videos = [item_key(f"https://www.youtube.com/watch?v={v}") for v in ("dQw4w9WgXcQ", "9bZkp7q19f0")]
+    assert len(set(videos)) == 2 and all(v.startswith("link-youtube-com-watch-v-") for v in videos)
+    # Tracking parameters and the order of parameters name no other resource.
+    assert item_key("https://example.com/x.pdf?b=2&a=1&utm_source=feed&fbclid=abc&ref=hn") == \
+        item_key("https://example.com/x.pdf?a=1&b=2")
+    assert item_key("https://youtu.be/dQw4w9WgXcQ?si=share1") == item_key("https://youtu.be/dQw4w9WgXcQ?si=share2")
+    assert item_key("https://example.com/x.pdf?id=A") != item_key("https://example.com/x.pdf?id=B")
+    forums = [links.document_key(f"https://openreview.net/forum?id={i}") for i in ("Vota6rFhBQ", "vota6rfhbq", "abcdEFGH")]
+    assert len(set(forums)) == 3  # OpenReview ids are case-sensitive
+    assert links.document_key("https://openreview.net/forum?id=Vota6rFhBQ") == \
+        links.document_key("https://openreview.net/pdf?id=Vota6rFhBQ")  # the forum page and its PDF: one paper
+    # An address without a query keeps the name earlier versions gave it: existing workspaces still match.
+    assert item_key("https://github.com/princeton-nlp/MeZO") == "link-github-com-princeton-nlp-mezo"
+    assert item_key("https://example.com/post?utm_source=x") == "link-example-com-post"
+    assert links.document_key("https://example.org/paper/123.pdf") == "doc-example-org-paper-123-pdf"
+    # Long addresses that differ only after 80 characters are two items; every name is short and safe.
+    long = [item_key(f"https://example.com/{'very-long-path-segment/' * 6}{end}") for end in ("a", "b")]
+    assert long[0] != long[1]
+    for key in [*videos, *forums, *long, item_key("https://例え.jp/パス?q=値")]:
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]{0,100}", key), key
+
+
+def test_links_differing_only_in_their_query_are_two_items(workspace: Path, web) -> None:
+    web.pages["/watch?v=first"] = page("First talk")
+    web.pages["/watch?v=second"] = page("Second talk")
+    result = digest("add", f"{web.url}/watch?v=first", f"{web.url}/watch?v=second")
+    assert result.exit_code == 0, result.stderr
+    assert "2 added" in result.stderr
+    built = digest("build").stdout
+    assert "First talk" in built and "Second talk" in built
+    again = digest("add", f"{web.url}/watch?utm_source=mail&v=first")  # the first talk, shared with a tracker
+    assert again.exit_code == 0 and "already in issue-1" in again.stderr
+    assert len([name for name in issue_files(workspace) if name.startswith("link-")]) == 2
+
+
+def test_pdf_addresses_differing_only_in_their_query_are_two_papers(workspace: Path, web) -> None:
+    web.pages["/paper.pdf?id=A"] = ("application/pdf", mezo_pdf())
+    web.pages["/paper.pdf?id=B"] = ("application/pdf", llava_pdf())
+    result = digest("add", f"{web.url}/paper.pdf?id=A", f"{web.url}/paper.pdf?id=B")
+    assert result.exit_code == 0, result.stderr
+    docs = [name for name in issue_files(workspace) if name.startswith("doc-")]
+    assert len(docs) == 2
+    titles = {load_item(workspace / "issues" / "issue-1" / name).meta["title"] for name in docs}
+    assert titles == {MEZO.title, LLAVA.title}
+
+
+def test_an_item_named_by_an_earlier_version_is_still_found(workspace: Path, web) -> None:
+    """Before item names carried the query, every video of a site was `link-<host>-watch`."""
+    web.pages["/watch?v=second"] = page("Second talk")
+    first = f"{web.url}/watch?v=first"
+    Workspace(workspace).write_item("issue-1", _legacy_link_item(first))
+    again = digest("add", first)
+    assert again.exit_code == 0 and "already in issue-1" in again.stderr
+    other = digest("add", f"{web.url}/watch?v=second")
+    assert other.exit_code == 0 and "1 added" in other.stderr, other.stderr
+    assert len([name for name in issue_files(workspace) if name.startswith("link-")]) == 2
+
+
+def _legacy_link_item(url: str):
+    from digestcli.models import Item
+
+    body = f"An old description.\n\n{NOTES_MARKER}\n"
+    meta = {"title": "First talk", "section": "Pointers", "kind": "video", "url": url, "emoji": "📹",
+            "provenance": {"backend": "link", "fetched": True, "created": "2026-01-01T00:00:00.000+00:00"}}
+    return Item("link-127-0-0-1-watch", meta, body)
+
+
+def test_force_on_an_edited_link_keeps_a_backup_and_the_notes(workspace: Path, web) -> None:
+    web.pages["/blog/post"] = page("A post")
+    url = f"{web.url}/blog/post"
+    assert digest("add", url, "--note", "First thoughts.").exit_code == 0
+    path = workspace / "issues" / "issue-1" / f"{item_key(url)}.md"
+    edited = path.read_text(encoding="utf-8").replace("described at length", "described by me") + "More of my notes.\n"
+    path.write_text(edited, encoding="utf-8")
+    result = digest("add", url, "--force", "--note", "First thoughts.")
+    assert result.exit_code == 0, result.stderr
+    backups = list(path.parent.glob(f"{path.stem}.*.md.bak"))
+    assert len(backups) == 1 and backups[0].read_text(encoding="utf-8") == edited
+    assert "kept the previous" in result.stderr
+    now = path.read_text(encoding="utf-8")
+    notes = now[now.index(NOTES_MARKER):]
+    assert "More of my notes." in notes and now.count("First thoughts.") == 1 and "First thoughts." in notes
+    assert "described by me" not in now  # the description is fetched again
+
+
+# -- one bad input fails alone (issue 11, class 7) --------------------------------------------------
 
 
 def test_bad_web_addresses_and_undecodable_ids_fail_alone_and_the_batch_lands(workspace: Path, fake_arxiv) -> None:
@@ -132,7 +221,7 @@ def test_star_counts_that_are_no_number_are_ignored() -> None:
     assert parse_page("https://github.com/a/b", huge).stars is not None
 
 
-# -- class 14: smaller gaps ------------------------------------------------------------------------------
+# -- smaller gaps (issue 11, class 14) -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("args", [["add", "http://127.0.0.1:9/x", "--issue", "issue-1\n"], ["new", "issue-2\n"]])

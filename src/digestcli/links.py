@@ -8,7 +8,8 @@ parser backend) for its og:title / <title>, og:description / meta description
 / first paragraph, and a repository's stars. A failed fetch is not an error:
 the link is still added with what its address says, for the author to fill in.
 Every address a person gives is read through ``split_url``, which never raises
-anything but an IdentifierError naming it.
+anything but an IdentifierError naming it; an item's name identifies its resource
+(host, path and the query that matters), so two resources never share a file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 from .errors import IdentifierError
 
@@ -24,6 +25,11 @@ MAX_PAGE_BYTES = 2 * 1024 * 1024
 _REPO_HOSTS = ("github.com", "gitlab.com", "codeberg.org")
 _VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com")
 _BLOG_HOSTS = ("medium.com", "substack.com", "github.io", "hashnode.dev", "dev.to", "huggingface.co")
+# Query parameters that say where a click came from, not what it points to.
+_TRACKING = {"fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid", "_hsenc",
+             "_hsmi", "mkt_tok", "ref", "ref_src", "ref_url"}
+_TRACKING_ON = {"youtube.com": {"si", "feature", "pp"}, "youtu.be": {"si", "feature"}}  # share-button tags
+KEY_SLUG_CHARS = 80  # an item name stays short: the slug, then a hash when the slug cannot tell resources apart
 
 
 @dataclass(frozen=True)
@@ -170,12 +176,39 @@ def _stars(soup: Any) -> int | None:
     return None
 
 
-def item_key(url: str) -> str:
-    """A file name for the link's item, from its address."""
+def resource_query(url: str) -> str:
+    """The query that names the resource: tracking parameters (utm_*, fbclid, ref, ...) dropped,
+    the rest sorted, so the same resource shared twice has one query and two resources two."""
+    host = _host(url)
+    dropped = _TRACKING | next((names for domain, names in _TRACKING_ON.items() if _on(host, (domain,))), set())
+    pairs = [(name, value) for name, value in parse_qsl(split_url(url).query, keep_blank_values=True)
+             if name.lower() not in dropped and not name.lower().startswith("utm_")]
+    return urlencode(sorted(pairs))
+
+
+def item_key(url: str, prefix: str = "link") -> str:
+    """A file name for the item of the resource at ``url``: ``link-<host-path slug>``, and when a query
+    names the resource (``watch?v=...``, ``forum?id=...``) or the slug is too long to tell two
+    addresses apart, the slug (query included) cut short and 8 hex digits of the resource's address.
+    The name of an address without such a query is the one earlier versions gave it."""
     from slugify import slugify
 
-    parts = split_url(url)
-    return "link-" + (slugify(f"{_host(url)} {parts.path}", max_length=80) or "page")
+    from .files import sha256_hex
+
+    parts, host, query = split_url(url), _host(url), resource_query(url)
+    slug = slugify(f"{host} {parts.path}") or "page"
+    if not query and len(slug) <= KEY_SLUG_CHARS:
+        return f"{prefix}-{slug}"
+    resource = f"{host}{parts.path}" + (f"?{query}" if query else "")
+    readable = slugify(f"{host} {parts.path} {query}", max_length=KEY_SLUG_CHARS) or "page"
+    return f"{prefix}-{readable}-{sha256_hex(resource)[:8]}"
+
+
+def legacy_item_key(url: str, prefix: str = "link") -> str:
+    """The name earlier versions gave the item: host and path only, cut at 80 characters."""
+    from slugify import slugify
+
+    return f"{prefix}-" + (slugify(f"{_host(url)} {split_url(url).path}", max_length=KEY_SLUG_CHARS) or "page")
 
 
 def document_pdf_url(url: str) -> str:
@@ -189,3 +222,8 @@ def document_pdf_url(url: str) -> str:
         return f"https://openreview.net/pdf?id={paper_id}" if re.fullmatch(r"[A-Za-z0-9_-]{4,40}", paper_id) else ""
     return url if parts.path.lower().endswith(".pdf") else ""
 
+
+def document_key(url: str) -> str:
+    """The item name of a paper at a PDF address: named by its PDF, so an OpenReview forum page and
+    its PDF are one item."""
+    return item_key(document_pdf_url(url) or url, "doc")

@@ -20,7 +20,7 @@ from .budget import TokenCounter, select_context
 from .config import Settings
 from .errors import DigestError, IdentifierError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
 from .ids import parse_many
-from .links import document_pdf_url, fetch_link, split_url, web_address
+from .links import document_key, document_pdf_url, fetch_link, legacy_item_key, split_url, web_address
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
@@ -371,7 +371,7 @@ class AddPipeline:
         paper, with its title, authors and abstract read from the PDF itself."""
         from .pdftext import pdf_document_info
 
-        key = "doc-" + link_key(url).removeprefix("link-")
+        key = self._resource_key(issue, url, "doc")
         if self.workspace.has_item(issue, key) and not force:
             message = f"{url} is already in {issue} (--force regenerates it and keeps a backup)"
             self.reporter.notice(message)
@@ -398,9 +398,9 @@ class AddPipeline:
 
     def _add_link(self, url: str, issue: str, *, force: bool, dry_run: bool) -> Outcome:
         """A link that is not an arXiv paper: its page read for a title and description, filed by kind."""
-        key = link_key(url)
+        key = self._resource_key(issue, url, "link")
         if self.workspace.has_item(issue, key) and not force:
-            message = f"{url} is already in {issue} (--force fetches it again)"
+            message = f"{url} is already in {issue} (--force fetches it again and keeps a backup)"
             self.reporter.notice(message)
             return Outcome(url, "skipped", message, key)
         if dry_run:
@@ -409,7 +409,7 @@ class AddPipeline:
         if info.warning:
             self.reporter.warn(info.warning)
         options = self.options
-        notes = f"{options.note.strip()}\n" if options.note.strip() else ""
+        notes = self._link_notes(issue, key)
         description = info.description or "<!-- What is this link about? Write it here. -->"
         body = f"{description}\n\n{NOTES_MARKER}\n{notes}"
         meta: dict[str, Any] = {
@@ -425,12 +425,39 @@ class AddPipeline:
                               "body_hash": body_hash(body)}
         try:
             with self.workspace.lock(issue):
+                if force and self.workspace.has_item(issue, key):  # --force keeps the old file, as for papers
+                    saved = self.workspace.backup_item(issue, key)
+                    self.reporter.notice(f"kept the previous {key}.md as {saved.name}")
                 path = self.workspace.write_item(issue, Item(key, meta, body))
         except DigestError as error:
             self.reporter.fail(f"{url}: {error}")
             return Outcome(url, "failed", str(error))
         self.reporter.stage(url, "saved", f"{path.relative_to(self.workspace.root)} ({info.section})")
         return Outcome(url, "added", str(path), key)
+
+    def _link_notes(self, issue: str, key: str) -> str:
+        """The notes of a link item: those under the marker of the item on disk (--force keeps them, as
+        for papers), then --note, once."""
+        notes = self._existing_notes(issue, key).strip("\n")
+        note = self.options.note.strip()
+        if note and note not in notes:
+            notes = f"{notes}\n\n{note}".lstrip("\n")
+        return f"{notes}\n" if notes else ""
+
+    def _resource_key(self, issue: str, url: str, prefix: str) -> str:
+        """The item name of the link or document at ``url``. An item an earlier version named by host and
+        path alone keeps that name when it records this very resource, so a workspace's items still match."""
+        name_of = document_key if prefix == "doc" else link_key
+        key, legacy = name_of(url), legacy_item_key(url, prefix)
+        if legacy == key or self.workspace.has_item(issue, key) or not self.workspace.has_item(issue, legacy):
+            return key
+        try:
+            meta = self.workspace.read_item(issue, legacy).meta
+            recorded = str(meta.get("url") or meta.get("paper_url") or "")
+            same = bool(recorded) and name_of(recorded) == key
+        except DigestError:  # a broken or foreign file: leave it alone
+            same = False
+        return legacy if same else key
 
     def feed(self, categories: list[str], since: datetime, until: datetime, match: Any = None) -> list[Paper]:
         """New submissions in ``categories``, filtered by ``match`` (a compiled regex) on title and abstract."""
