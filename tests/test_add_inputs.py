@@ -181,6 +181,13 @@ def test_digits_of_other_scripts_are_read_as_ascii_and_nothing_else_gets_through
             parse_arxiv_id(text)
 
 
+def test_a_long_bad_input_is_quoted_short_in_its_error_line(workspace: Path) -> None:
+    result = digest("add", "x" * 100_000, "http://[::1/" + "y" * 100_000)
+    assert result.exit_code == 1
+    lines = error_lines(result)
+    assert len(lines) == 2 and all(len(line) < 400 for line in lines), [len(line) for line in lines]
+
+
 def test_ids_in_other_scripts_land_and_a_bad_one_fails_alone(workspace: Path, fake_arxiv) -> None:
     result = digest("add", "٢٣٠٥.١٧٣٣٣", "２３０４．０８４８５", "２３０５.１７３３")
     assert result.exit_code == 3, result.output
