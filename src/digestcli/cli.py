@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DigestError, WorkspaceError
 from .sanitize import terminal_text, without_controls
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 _state = {"debug": False}
 
@@ -82,7 +83,43 @@ def _is_cli_control_flow(error: Exception) -> bool:
     return type(error).__module__.split(".")[0] in ("typer", "click")
 
 
-app = typer.Typer(
+class DigestCommand(TyperCommand):
+    """Refuses, in one line, a text option whose value is not text: bytes that are not UTF-8 reach
+    Python's argv as lone surrogates, which no file, YAML or terminal can take later."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from .ids import shown
+
+        for param in self.params:
+            value = ctx.params.get(param.name or "")
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if param.param_type_name == "option" and not all(_is_text(v) for v in values):
+                option = max(param.opts, key=len)
+                bad = next(v for v in values if not _is_text(v))
+                _err(f"digest: error: {option} {shown(bad)}: not valid UTF-8 text; pass it in UTF-8")
+                ctx.exit(EXIT_USAGE)
+        return super().invoke(ctx)
+
+
+def _is_text(value: Any) -> bool:
+    """False for a string holding lone surrogates (undecodable bytes of an argument)."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class DigestTyper(typer.Typer):
+    """Every command of the app is a DigestCommand."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or DigestCommand, **kwargs)
+
+
+app = DigestTyper(
     cls=DigestGroup,
     help="Summarize arXiv papers into an ML research newsletter.\n\n"
          "Example: digest init && digest add 2305.17333 && digest build > post.md",
@@ -111,13 +148,15 @@ def main_options(
 # -- helpers -------------------------------------------------------------------
 
 
-def _settings(create: bool = False, **flags: Any) -> tuple[Any, Any]:
+def _settings(create: bool = False, dry_run: bool = False, **flags: Any) -> tuple[Any, Any]:
     from .config import find_workspace, load_settings
     from .store import Workspace
 
     cwd = Path.cwd()
     root = find_workspace(cwd)
     if root is None:
+        if dry_run:  # writes nothing: the defaults stand in for the workspace it would create
+            return load_settings(None).with_flags(**flags), Workspace(cwd)
         if not create:
             raise WorkspaceError(f"no digest.toml in {cwd} or any parent folder; run `digest init` to create a workspace")
         Workspace.create(cwd, "Research Digest")
@@ -177,16 +216,17 @@ def add(
 
     inputs = list(ids or [])
     if "-" in inputs:
-        inputs = [i for i in inputs if i != "-"] + read_id_lines(sys.stdin.read())
+        stdin = getattr(sys.stdin, "buffer", None)
+        inputs = [i for i in inputs if i != "-"] + read_id_lines(_lines_text(stdin.read()) if stdin else sys.stdin.read())
     if from_file is not None:
         try:
-            inputs += read_id_lines(from_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
+            inputs += read_id_lines(_lines_text(from_file.read_bytes()))
+        except OSError as error:
             raise WorkspaceError(f"cannot read ids from {from_file}: {getattr(error, 'strerror', None) or error}") from None
     if not inputs:
         raise typer.BadParameter("give at least one arXiv id, --from FILE, or - to read ids from stdin")
-    settings, workspace = _settings(create=True, model=model, input_budget=budget, offline=offline or None,
-                                    jobs=jobs)
+    settings, workspace = _settings(create=True, dry_run=dry_run, model=model, input_budget=budget,
+                                    offline=offline or None, jobs=jobs)
     target = issue or settings.current_issue
     from .store import validate_issue_name
 
@@ -230,6 +270,12 @@ def add(
         raise typer.Exit(EXIT_ERROR)
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _lines_text(data: bytes) -> str:
+    """A file of ids as text: a UTF-8 BOM dropped, bytes that are not UTF-8 kept as escapes, so that
+    line alone fails (naming it) and the others still land."""
+    return data.decode("utf-8-sig", "surrogateescape")
 
 
 def _print_plan(report: Any, model: str) -> None:
@@ -613,7 +659,7 @@ def new(
     _err(f"digest: created {name}; it is now the current issue")
 
 
-batch_app = typer.Typer(cls=DigestGroup, help="Follow and collect `digest add --batch` jobs.\n\n"
+batch_app = DigestTyper(cls=DigestGroup, help="Follow and collect `digest add --batch` jobs.\n\n"
                         "Example: digest batch status && digest batch collect", no_args_is_help=True,
                         rich_markup_mode=None)
 app.add_typer(batch_app, name="batch")

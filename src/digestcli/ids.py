@@ -2,12 +2,15 @@
 
 Accepts bare ids, versions, ``arXiv:`` prefixes, abs/pdf URLs, old-style
 archive ids and the arXiv DOI; everything else is an IdentifierError naming
-the input. Never guesses: a near-miss is an error, not a lookup.
+the input. Never guesses: a near-miss is an error, not a lookup. Digits of
+other scripts (fullwidth, Arabic-Indic) are read as the ASCII digits they are;
+the patterns themselves are ASCII only, so nothing else but ASCII gets through.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import IdentifierError
 from .models import ArxivId
@@ -16,44 +19,60 @@ _NEW = r"(?P<new>(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5}))"
 _OLD = r"(?P<old>(?P<archive>[a-z]+(?:-[a-z]+)?)(?P<subject>\.[A-Z]{2})?/(?P<oyy>\d{2})(?P<omm>\d{2})\d{3})"
 _ID = rf"(?:{_NEW}|{_OLD})(?:v(?P<version>\d+))?"
 
-_BARE = re.compile(rf"^(?:arxiv:)?{_ID}$", re.IGNORECASE)
-_URL = re.compile(
-    rf"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID}(?:\.pdf)?/?(?:[?#].*)?$",
-    re.IGNORECASE,
-)
-_DOI = re.compile(rf"^(?:https?://(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.{_ID}$", re.IGNORECASE)
+# re.ASCII: in Unicode mode \d takes any script's digits and [a-z] with IGNORECASE takes the
+# Kelvin sign and the long s, which pass here and then fail as a file name. fullmatch, not $:
+# $ also matches before a final newline.
+_FLAGS = re.IGNORECASE | re.ASCII
+_BARE = re.compile(rf"(?:arxiv:)?{_ID}", _FLAGS)
+_URL = re.compile(rf"https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID}(?:\.pdf)?/?(?:[?#].*)?", _FLAGS)
+_DOI = re.compile(rf"(?:https?://(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.{_ID}", _FLAGS)
+_SHOWN = 120  # characters of a bad input quoted back in its error line
 
 EXAMPLES = "2305.17333, 2305.17333v2, arXiv:2305.17333, https://arxiv.org/abs/2305.17333, hep-th/9901001"
 
 
 def parse_arxiv_id(text: str) -> ArxivId:
     """Return the normalised id in ``text`` or raise IdentifierError."""
-    raw = text
-    text = text.strip()
+    raw = shown(text)
+    text = ascii_digits(text.strip())
     if not text:
         raise IdentifierError("empty identifier (expected e.g. 2305.17333)")
     for pattern in (_BARE, _URL, _DOI):
-        match = pattern.match(text)
+        match = pattern.fullmatch(text)
         if match:
             return _checked(match, raw)
-    raise IdentifierError(f"not an arXiv identifier: {raw!r} (expected e.g. {EXAMPLES})")
+    raise IdentifierError(f"not an arXiv identifier: {raw} (expected e.g. {EXAMPLES})")
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for an error line: repr (control characters and undecodable bytes escaped), cut short."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= _SHOWN else quoted[:_SHOWN] + "…"
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with compatibility forms folded (NFKC: fullwidth ２３０５．１７３３３ -> 2305.17333) and
+    every other script's decimal digits (Arabic-Indic ٢٣٠٥) written as ASCII digits."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(str(unicodedata.decimal(ch)) if not ch.isascii() and unicodedata.decimal(ch, None) is not None
+                   else ch for ch in folded)
 
 
 def _checked(match: re.Match[str], raw: str) -> ArxivId:
     version = int(match["version"]) if match["version"] else None
     if version == 0:
-        raise IdentifierError(f"not an arXiv identifier: {raw!r} (versions start at v1)")
+        raise IdentifierError(f"not an arXiv identifier: {raw} (versions start at v1)")
     if match["new"]:
         yy, mm, num = int(match["yy"]), int(match["mm"]), match["num"]
         if not 1 <= mm <= 12:
-            raise IdentifierError(f"not an arXiv identifier: {raw!r} (month {match['mm']} does not exist)")
+            raise IdentifierError(f"not an arXiv identifier: {raw} (month {match['mm']} does not exist)")
         if (yy, mm) < (7, 4):
-            raise IdentifierError(f"not an arXiv identifier: {raw!r} (new-style ids start at 0704.0001)")
+            raise IdentifierError(f"not an arXiv identifier: {raw} (new-style ids start at 0704.0001)")
         # 4-digit sequence numbers until 1412, 5 digits from 1501 on.
         expected = 5 if yy >= 15 else 4
         if len(num) != expected:
             raise IdentifierError(
-                f"not an arXiv identifier: {raw!r} (ids from {match['yy']}{match['mm']} have {expected} digits after the dot)"
+                f"not an arXiv identifier: {raw} (ids from {match['yy']}{match['mm']} have {expected} digits after the dot)"
             )
         return ArxivId(match["new"], version)
     archive = match["archive"].lower()
@@ -62,7 +81,7 @@ def _checked(match: re.Match[str], raw: str) -> ArxivId:
         subject = "." + subject[1:].upper()
     omm = int(match["omm"])
     if not 1 <= omm <= 12:
-        raise IdentifierError(f"not an arXiv identifier: {raw!r} (month {match['omm']} does not exist)")
+        raise IdentifierError(f"not an arXiv identifier: {raw} (month {match['omm']} does not exist)")
     number = match["old"].split("/", 1)[1]
     return ArxivId(f"{archive}{subject}/{number}", version)
 

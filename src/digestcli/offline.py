@@ -20,6 +20,8 @@ from .pdfclean import math_share, prose_text
 from .text import split_sentences
 
 TLDR_WORDS = 50  # a TL;DR a reader takes in at a glance
+TITLE_CHARS = 300  # the longest real titles are near 250 characters; the name is looked for in this much
+SHORT_NAME_CHARS = 80  # what SummaryFields.short_name allows
 NOT_STATED = "Not stated in the text available offline."
 
 _PROPOSAL = re.compile(r"\b(?:we (?:propose|introduce|present|develop|design|describe|release|build|create|study|"
@@ -124,16 +126,22 @@ def _named(token: str) -> bool:
 def short_name(paper: Paper) -> str:
     """The name the paper gives its method: the acronym it defines for its title ("Direct Preference
     Optimization (DPO)"), a short title head ("LoRA: ..."), the name it proposes ("we introduce Goat",
-    "namely BitNet b1.58"), a name in its title ("RefinedWeb"), else the title's first words."""
-    head = paper.title.split(":", 1)[0].strip()
+    "namely BitNet b1.58"), a name in its title ("RefinedWeb"), else the title's first words.
+    Never longer than SHORT_NAME_CHARS, whatever the title (a 10 MB one-word title from a hostile feed)."""
+    name = _short_name(paper.title[:TITLE_CHARS], paper.abstract)
+    return name if len(name) <= SHORT_NAME_CHARS else name[: SHORT_NAME_CHARS - 1].rstrip() + "…"
+
+
+def _short_name(title: str, abstract: str) -> str:
+    head = title.split(":", 1)[0].strip()
     head_words = head.split()
-    if ":" in paper.title and len(head_words) > 1:
-        acronym = re.search(rf"(?i:{re.escape(head)})\s*\(({_NAME})\)", paper.abstract)
+    if ":" in title and len(head_words) > 1:
+        acronym = re.search(rf"(?i:{re.escape(head)})\s*\(({_NAME})\)", abstract)
         if acronym:
             return acronym.group(1)
-    if ":" in paper.title and 0 < len(head_words) <= 3:
+    if ":" in title and 0 < len(head_words) <= 3:
         return head
-    proposals = [s for s in split_sentences(paper.abstract) if _NEW.search(s)]
+    proposals = [s for s in split_sentences(abstract) if _NEW.search(s)]
     for sentence in proposals:
         named = (re.search(rf"\(({_NAME})\)", sentence)
                  or re.search(rf"\b(?:propose|introduce|present|call|name|dub|term)\w*\s+({_NAME}(?:\s[a-z]?\d[\w.]*\d)?)\b",
@@ -141,16 +149,16 @@ def short_name(paper: Paper) -> str:
                  or re.search(rf"\bnamely\s+({_NAME}(?:\s[a-z]?\d[\w.]*\d)?)\b", sentence))
         if named and not named.group(1).endswith("s") and _named(named.group(1)):
             return named.group(1)
-    for token in re.findall(rf"(?<![\w-])({_NAME})(?![\w-])", paper.title):
+    for token in re.findall(rf"(?<![\w-])({_NAME})(?![\w-])", title):
         if _named(token) and len(token) >= 3:
             return token
-    for defined in re.finditer(rf"\(({_NAME})\)", paper.abstract):
+    for defined in re.finditer(rf"\(({_NAME})\)", abstract):
         name = defined.group(1)
         if not name.endswith("s") and _named(name):
             return name
     if 0 < len(head_words) <= 5:
         return head
-    words = paper.title.split()
+    words = title.split()
     return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
 
 

@@ -18,9 +18,9 @@ from . import grounding
 from .arxiv import ArxivClient
 from .budget import TokenCounter, select_context
 from .config import Settings
-from .errors import DigestError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
+from .errors import DigestError, IdentifierError, Interrupted, LLMError, LLMSetupError, PdfError, WorkspaceError
 from .ids import parse_many
-from .links import document_pdf_url, fetch_link, is_web_link
+from .links import document_key, document_pdf_url, fetch_link, legacy_item_key, split_url, web_address
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
@@ -142,9 +142,7 @@ def choose_code_url(suggested: str | None, found: tuple[str, ...]) -> str:
 
 def _looks_like_arxiv(url: str) -> bool:
     """An arXiv-style address on another host (a mirror typo or a lookalike): an error, not a link."""
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
+    host = (split_url(url).hostname or "").lower()
     return "arxiv" in host or bool(re.search(r"/(abs|pdf)/(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})", url))
 
 
@@ -243,31 +241,41 @@ class AddPipeline:
         ids, bad = parse_many(inputs)
         links: list[str] = []
         for text, error in bad:
-            if is_web_link(text) and not _looks_like_arxiv(text):
-                links.append(text.strip())
+            try:
+                url = web_address(text)
+            except IdentifierError as malformed:  # "http://[::1": this input fails, the batch goes on
+                url, error = "", malformed
+            if url and not _looks_like_arxiv(url):
+                links.append(url)
                 continue
             report.outcomes.append(Outcome(text, "failed", str(error)))
             self.reporter.fail(str(error))
-        with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
-            if not self.workspace.issue_exists(issue) and not dry_run:
-                self.workspace.create_issue(issue)
-                self.reporter.notice(f"created issue {issue}")
+        if not dry_run:  # a dry run writes nothing, not even a lock file
+            with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
+                if not self.workspace.issue_exists(issue):
+                    self.workspace.create_issue(issue)
+                    self.reporter.notice(f"created issue {issue}")
         todo: list[ArxivId] = []
         refreshing: list[ArxivId] = []
         for arxiv_id in ids:
             if not self.workspace.has_item(issue, arxiv_id.filename) or force:
                 todo.append(arxiv_id)
-            elif refresh:
+            elif refresh and not dry_run:  # a dry run writes nothing: no metadata refresh either
                 refreshing.append(arxiv_id)
             else:
                 message = self._skip_message(issue, arxiv_id)
                 report.outcomes.append(Outcome(str(arxiv_id), "skipped", message, arxiv_id.filename))
                 self.reporter.notice(message)
         for url in dict.fromkeys(links):
-            if document_pdf_url(url) and not dry_run:
-                report.outcomes.append(self._add_document(url, issue, force=force))
-            else:
-                report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
+            try:
+                if document_pdf_url(url) and not dry_run:
+                    report.outcomes.append(self._add_document(url, issue, force=force))
+                else:
+                    report.outcomes.append(self._add_link(url, issue, force=force, dry_run=dry_run))
+            except Exception as error:  # a bug in one address must not cost the rest of the batch (as for papers)
+                message = f"{url}: internal error: {type(error).__name__}: {error}"
+                report.outcomes.append(Outcome(url, "failed", message))
+                self.reporter.fail(message)
         if not todo and not refreshing:
             return report
         for arxiv_id in todo + refreshing:
@@ -363,7 +371,7 @@ class AddPipeline:
         paper, with its title, authors and abstract read from the PDF itself."""
         from .pdftext import pdf_document_info
 
-        key = "doc-" + link_key(url).removeprefix("link-")
+        key = self._resource_key(issue, url, "doc")
         if self.workspace.has_item(issue, key) and not force:
             message = f"{url} is already in {issue} (--force regenerates it and keeps a backup)"
             self.reporter.notice(message)
@@ -390,9 +398,9 @@ class AddPipeline:
 
     def _add_link(self, url: str, issue: str, *, force: bool, dry_run: bool) -> Outcome:
         """A link that is not an arXiv paper: its page read for a title and description, filed by kind."""
-        key = link_key(url)
+        key = self._resource_key(issue, url, "link")
         if self.workspace.has_item(issue, key) and not force:
-            message = f"{url} is already in {issue} (--force fetches it again)"
+            message = f"{url} is already in {issue} (--force fetches it again and keeps a backup)"
             self.reporter.notice(message)
             return Outcome(url, "skipped", message, key)
         if dry_run:
@@ -401,7 +409,7 @@ class AddPipeline:
         if info.warning:
             self.reporter.warn(info.warning)
         options = self.options
-        notes = f"{options.note.strip()}\n" if options.note.strip() else ""
+        notes = self._notes_for(issue, key)
         body = format_link_body(info.description, notes)
         meta: dict[str, Any] = {
             "title": options.title or info.title, "section": options.section or info.section,
@@ -416,12 +424,39 @@ class AddPipeline:
                               "body_hash": body_hash(body)}
         try:
             with self.workspace.lock(issue):
+                if force and self.workspace.has_item(issue, key):  # --force keeps the old file, as for papers
+                    saved = self.workspace.backup_item(issue, key)
+                    self.reporter.notice(f"kept the previous {key}.md as {saved.name}")
                 path = self.workspace.write_item(issue, Item(key, meta, body))
         except DigestError as error:
             self.reporter.fail(f"{url}: {error}")
             return Outcome(url, "failed", str(error))
         self.reporter.stage(url, "saved", f"{path.relative_to(self.workspace.root)} ({info.section})")
         return Outcome(url, "added", str(path), key)
+
+    def _notes_for(self, issue: str, key: str) -> str:
+        """The notes of an item being written: those under the marker of the item on disk (--force keeps
+        them), then --note, once."""
+        notes = self._existing_notes(issue, key).strip("\n")
+        note = self.options.note.strip()
+        if note and note not in notes:
+            notes = f"{notes}\n\n{note}".lstrip("\n")
+        return f"{notes}\n" if notes else ""
+
+    def _resource_key(self, issue: str, url: str, prefix: str) -> str:
+        """The item name of the link or document at ``url``. An item an earlier version named by host and
+        path alone keeps that name when it records this very resource, so a workspace's items still match."""
+        name_of = document_key if prefix == "doc" else link_key
+        key, legacy = name_of(url), legacy_item_key(url, prefix)
+        if legacy == key or self.workspace.has_item(issue, key) or not self.workspace.has_item(issue, legacy):
+            return key
+        try:
+            meta = self.workspace.read_item(issue, legacy).meta
+            recorded = str(meta.get("url") or meta.get("paper_url") or "")
+            same = bool(recorded) and name_of(recorded) == key
+        except DigestError:  # a broken or foreign file: leave it alone
+            same = False
+        return legacy if same else key
 
     def feed(self, categories: list[str], since: datetime, until: datetime, match: Any = None) -> list[Paper]:
         """New submissions in ``categories``, filtered by ``match`` (a compiled regex) on title and abstract."""
@@ -474,10 +509,7 @@ class AddPipeline:
         try:
             with self.workspace.lock(issue):
                 # --force regenerates the summary; the notes under the marker belong to the user.
-                notes = self._existing_notes(issue, paper.id.filename)
-                if self.options.note and self.options.note.strip() not in notes:
-                    notes = f"{notes.rstrip()}\n\n{self.options.note.strip()}\n".lstrip("\n")
-                body = format_body(summary.fields, notes)
+                body = format_body(summary.fields, self._notes_for(issue, paper.id.filename))
                 meta = item_meta(paper, text, summary, context_tokens, tokenizer, body,
                                  section=self.options.section or "Research")
                 if self.options.title:

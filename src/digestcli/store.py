@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 ISSUES = "issues"
 ISSUE_FILE = "_issue.md"
 STATE = ".digest"
-_ISSUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_ISSUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: $ would let "issue-1\n" in
 LABELS = {
     "whats_new": "What's new",
     "how_it_works": "How it works",
@@ -41,7 +41,7 @@ _LABEL_LINE = re.compile(r"^\*\*(What['’]s new|How it works|Key insights|Resul
 
 
 def validate_issue_name(name: str) -> str:
-    if not _ISSUE_NAME.match(name) or ".." in name:
+    if not _ISSUE_NAME.fullmatch(name) or ".." in name:
         raise WorkspaceError(
             f"invalid issue name {name!r}: use letters, digits, '.', '_' or '-' (no '/' or '..'), e.g. issue-3"
         )
