@@ -1,4 +1,5 @@
-"""Kills, Ctrl-C and two processes at once: nothing finished is lost, nothing paid is paid twice.
+"""Kills, Ctrl-C and two processes at once: nothing finished is lost, nothing paid is paid twice,
+and nothing digest started outlives it.
 
 These run the real `digest` in subprocesses against slow local fakes of arXiv
 and an OpenAI-compatible server, and interrupt it for real (SIGKILL, SIGINT).
@@ -10,6 +11,7 @@ import json
 import os
 import random
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bombs import slow_pdf
 from conftest import GOOD_SUMMARY
 from digestcli.files import TEMP_PREFIX
 from digestcli.store import Workspace, load_item
@@ -101,6 +104,41 @@ def rig(tmp_path: Path):
     llm.stop()
 
 
+def children(pid: int) -> dict[int, str]:
+    """The processes ``pid`` started (PDF workers and any helper), with their start times so that a
+    reused pid is never taken for one of them. Empty where there is no /proc."""
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        fields = _stat(int(entry.name))
+        if fields and int(fields[1]) == pid:
+            found[int(entry.name)] = fields[19]
+    return found
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat from the state on (the command name before it may hold spaces), or []."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def still_running(processes: dict[int, str], seconds: float = 10.0) -> list[int]:
+    """Those of ``processes`` still running (a zombie has ended) after waiting up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        running = [pid for pid, started in processes.items()
+                   if (fields := _stat(pid)) and fields[19] == started and fields[0] not in "ZX"]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.05)
+
+
+def kill_left_over(processes: dict[int, str]) -> None:
+    for pid in still_running(processes, 0):
+        os.kill(pid, signal.SIGKILL)
+
+
 def check_issue_folder(folder: Path) -> int:
     """Every file in the issue folder is whole: items parse, no temp files. Returns the item count."""
     names = [p.name for p in folder.iterdir()]
@@ -117,6 +155,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_no_llm_call(rig: Rig
     rng = random.Random(20261123)
     stats = {"runs": 0, "kills": 0, "items_verified": 0, "repeated_llm_calls": 0, "batches": 1}
     target_kills = 20
+    killed_children: dict[int, str] = {}  # PDF workers of the killed runs: they must die with them
     while stats["kills"] < target_kills:
         done_before = rig.cached_papers()
         calls_before = len(rig.llm_papers)
@@ -124,6 +163,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_no_llm_call(rig: Rig
         try:
             process.wait(timeout=rng.uniform(0.3, 4.5))  # start-up, downloads, summaries and saves
         except subprocess.TimeoutExpired:
+            killed_children.update(children(process.pid))
             process.send_signal(signal.SIGKILL)
             process.wait()
             stats["kills"] += 1
@@ -150,6 +190,60 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_no_llm_call(rig: Rig
     (rig.root.parent / "kill-stats.json").write_text(json.dumps(stats), encoding="utf-8")
     assert stats["repeated_llm_calls"] == 0
     assert stats["kills"] == target_kills
+    try:
+        assert not still_running(killed_children), "processes of a killed digest outlived it"
+    finally:
+        kill_left_over(killed_children)
+
+
+def _read_until(stream, text: str, seconds: float) -> str:
+    """What ``stream`` (a binary pipe) says until ``text`` appears, or until ``seconds`` pass."""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while text.encode() not in seen and time.monotonic() < deadline:
+        if select.select([stream], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            chunk = os.read(stream.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen.decode(errors="replace")
+
+
+def _all_closed(streams: list, seconds: float) -> bool:
+    """Read each pipe to its end; False if one is still held open by someone after ``seconds``."""
+    open_streams = list(streams)
+    deadline = time.monotonic() + seconds
+    while open_streams and time.monotonic() < deadline:
+        for stream in select.select(open_streams, [], [], max(0.0, deadline - time.monotonic()))[0]:
+            if not os.read(stream.fileno(), 65536):
+                open_streams.remove(stream)
+    return not open_streams
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the children of digest in /proc")
+def test_kill_9_leaves_no_process_holding_the_output_pipes(rig: Rig) -> None:
+    """`digest add ... 2>&1 | tee log` ends when digest is killed: its PDF workers die with it."""
+    slow, quick = PAPERS[0], PAPERS[1]
+    rig.arxiv.add(slow, slow_pdf())  # over a minute of reading: a worker is busy with it when digest dies
+    env = {**rig.env, "DIGEST_EXTRACT_PROCESSES": "2"}
+    process = subprocess.Popen([sys.executable, "-m", "digestcli.cli", "add", slow.id, quick.id], cwd=rig.root,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    started: dict[int, str] = {}
+    try:
+        said = _read_until(process.stderr, f"{quick.id}: saved", 60)
+        assert f"{quick.id}: saved" in said, said
+        started = children(process.pid)
+        assert started, "no PDF worker is running"
+        process.kill()
+        process.wait()
+        assert _all_closed([process.stdout, process.stderr], 20), "a process digest started holds its output open"
+        assert not still_running(started), "processes of a killed digest outlived it"
+    finally:
+        process.kill()
+        process.wait()
+        kill_left_over(started)
+        for stream in (process.stdout, process.stderr):
+            stream.close()
 
 
 def test_ctrl_c_stops_cleanly_with_a_summary_of_what_was_saved(rig: Rig) -> None:

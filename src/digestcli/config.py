@@ -24,6 +24,7 @@ DEFAULT_SECTIONS = ["Research", "More Reads", "Open Source", "Pointers"]
 # arXiv's terms of use: no more than one API request every three seconds.
 ARXIV_API_MIN_INTERVAL = 3.0
 ARXIV_PDF_MIN_INTERVAL = 1.0
+MIN_EXTRACT_MEMORY_MB = 128  # below this a worker process cannot even load the PDF engine
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class Settings:
     price_output: float = 0.0
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # PDF text extraction pool
     pdf_engine: str = DEFAULT_ENGINE  # pdfium (fast, reads positions) | pypdf (pure Python)
+    # Per paper, in a worker process: past either bound the paper is summarized from its abstract (0: no bound)
+    extract_timeout: float = 120.0  # seconds to read one PDF
+    extract_memory_mb: int = 2048  # address space of the process reading it
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     # arxiv
     arxiv_api_url: str = DEFAULT_API_URL
@@ -141,6 +145,8 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("arxiv", "timeout"): ("http_timeout", (int, float)),
     ("cache", "dir"): ("cache_dir", str),
     ("pdf", "engine"): ("pdf_engine", str),
+    ("pdf", "timeout"): ("extract_timeout", (int, float)),
+    ("pdf", "max_memory_mb"): ("extract_memory_mb", int),
 }
 
 
@@ -204,6 +210,8 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
         "DIGEST_LLM_TIMEOUT": "llm_timeout",
         "DIGEST_JOBS": "jobs",
         "DIGEST_EXTRACT_PROCESSES": "extract_processes",
+        "DIGEST_EXTRACT_TIMEOUT": "extract_timeout",
+        "DIGEST_EXTRACT_MEMORY_MB": "extract_memory_mb",
     }
     for variable, name in numbers.items():
         text = environ.get(variable, "").strip()
@@ -212,7 +220,8 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
                 number = float(text)
             except ValueError:
                 raise ConfigError(f"{variable} must be a number, got {text!r}") from None
-            values[name] = int(number) if name in ("input_budget", "llm_retries", "jobs", "extract_processes") else number
+            whole = ("input_budget", "llm_retries", "jobs", "extract_processes", "extract_memory_mb")
+            values[name] = int(number) if name in whole else number
     if environ.get("DIGEST_CACHE_DIR", "").strip():
         values["cache_dir"] = Path(environ["DIGEST_CACHE_DIR"]).expanduser()
     if environ.get("DIGEST_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
@@ -237,6 +246,11 @@ def _polite(settings: Settings) -> Settings:
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if not 1 <= settings.jobs <= 64:
         raise ConfigError(f"jobs must be between 1 and 64, got {settings.jobs}")
+    if not 0 <= settings.extract_timeout < float("inf"):  # also refuses nan
+        raise ConfigError(f"PDF timeout must be a number of seconds (0: none), got {settings.extract_timeout!r}")
+    if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
+        raise ConfigError(f"PDF memory cap must be at least {MIN_EXTRACT_MEMORY_MB} MB (0: none), "
+                          f"got {settings.extract_memory_mb}")
     if settings.input_budget < 500:
         raise ConfigError(f"input budget of {settings.input_budget} tokens is too small (minimum 500)")
     return replace(settings, **changes) if changes else settings
@@ -276,4 +290,6 @@ jobs = 4                  # summaries requested at once (digest add --jobs)
 
 [pdf]
 engine = "{DEFAULT_ENGINE}"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)
+timeout = 120             # seconds to read one PDF; past it the paper is summarized from its abstract
+max_memory_mb = 2048      # memory to read one PDF; past it the paper is summarized from its abstract
 '''

@@ -5,7 +5,8 @@ and angle; pypdf (pure Python, slower) reads the same from its text operators.
 Both give the same plain values (PageLayout, Line), so every cleaning rule
 downstream serves both. This module reads: it repairs only what character
 positions alone can tell (an accent drawn over its letter, a raised footnote
-digit), never decides what a line is, and never raises anything but PdfError.
+digit), never decides what a line is, and never raises anything but PdfError (or MemoryError,
+which the worker reading the PDF reports as the memory cap it ran into).
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def _read_pdfium(pdf: bytes) -> Document:
                 finally:
                     page.close()
             return Document(tuple(pages), "pdfium", _pdfium_metadata(document))
-        except PdfError:
+        except (PdfError, MemoryError):
             raise
         except Exception as error:  # pdfium and the bytes it hands back surface broken files variously
             raise PdfError(f"PDF is corrupt or truncated ({_reason(error)})") from None
@@ -437,7 +438,7 @@ def _pdfium_links(document: object, page: object, height: float) -> list[tuple[s
 
 def _read_pypdf(pdf: bytes) -> Document:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, PdfReadError, PyPdfError
+    from pypdf.errors import DependencyError, LimitReachedError, PdfReadError, PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
@@ -463,8 +464,10 @@ def _read_pypdf(pdf: bytes) -> Document:
         except Exception:  # a broken info dictionary is not worth losing the paper for
             pass
         return Document(pages, "pypdf", metadata)
-    except PdfError:
+    except (PdfError, MemoryError):
         raise
+    except LimitReachedError as error:  # pypdf's own caps, such as 75 MB for a decompressed stream
+        raise PdfError(f"PDF is past pypdf's safety limits ({str(error).rstrip('.')})") from None
     except (PdfReadError, PyPdfError) as error:
         raise PdfError(f"PDF is corrupt or truncated ({error})") from None
     except Exception as error:  # pypdf surfaces broken files as assorted errors

@@ -66,63 +66,46 @@ def extract_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> ExtractedPdf:
                         dict(document.metadata))
 
 
-def _ignore_sigint() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops the batch cleanly."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 class Extractor:
-    """extract_pdf in a pool of ``processes`` worker processes (reading and cleaning are CPU-bound
-    and hold the GIL, and pdfium allows one call at a time per process, so threads would queue),
-    or in-process when ``processes`` is 0 or 1. The pool starts on first use."""
+    """extract_pdf in up to ``processes`` worker processes (pdfworkers): reading and cleaning are
+    CPU-bound and hold the GIL, pdfium allows one call at a time per process, and only a process can
+    be stopped when a paper runs past ``timeout`` seconds or needs more than ``memory_mb`` MB. In-process
+    only when no limit is set and ``processes`` is 0 or 1. Workers start on first use."""
 
-    def __init__(self, processes: int = 0, engine: str = DEFAULT_ENGINE) -> None:
-        self.processes = processes if processes > 1 else 0
+    def __init__(self, processes: int = 0, engine: str = DEFAULT_ENGINE, *, timeout: float = 0.0,
+                 memory_mb: int = 0) -> None:
+        bounded = timeout > 0 or memory_mb > 0
+        self.processes = max(1, processes) if processes > 1 or bounded else 0
         self.engine = engine
+        self.timeout = timeout
+        self.memory_mb = memory_mb
         self._pool: Any = None
         self._lock = threading.Lock()
 
     def extract(self, pdf: bytes) -> ExtractedPdf:
+        """Raises PdfError for a corrupt, runaway or crashing PDF (Interrupted once closed)."""
         if not self.processes:
             return extract_pdf(pdf, self.engine)
-        from concurrent.futures.process import BrokenProcessPool
+        return self._workers().extract(pdf, self.engine)
 
-        for _ in range(2):  # a worker that died may have died of another paper: try once more
-            pool = self._running_pool()
-            try:
-                return pool.submit(extract_pdf, pdf, self.engine).result()
-            except BrokenProcessPool:
-                self._discard(pool)
-            except RuntimeError:  # the pool is shutting down (Ctrl-C): read it here
-                return extract_pdf(pdf, self.engine)
-        raise PdfError("the PDF engine crashed reading this PDF")
+    def warm(self) -> None:
+        """Start a worker ahead of the first PDF."""
+        if self.processes:
+            self._workers().warm()
 
-    def _running_pool(self) -> Any:
+    def _workers(self) -> Any:
         with self._lock:
             if self._pool is None:
-                from concurrent.futures import ProcessPoolExecutor
-                from multiprocessing import get_context
+                from .pdfworkers import WorkerPool
 
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn"),
-                                                 initializer=_ignore_sigint)
+                self._pool = WorkerPool(self.processes, timeout=self.timeout, memory_mb=self.memory_mb)
             return self._pool
 
-    def _discard(self, pool: Any) -> None:
-        """A broken pool is replaced by a new one for the next paper."""
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
-
     def close(self) -> None:
+        """Stop the workers; a paper still being read ends with Interrupted."""
         with self._lock:
             if self._pool is not None:
-                # Wait for the workers to exit: one still starting up when the interpreter exits
-                # reads a closed pipe and prints "Bad file descriptor" on our stderr.
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+                self._pool.close()
 
 
 def paper_text(paper: Paper, pdf: bytes | None = None, *, extracted: ExtractedPdf | None = None,

@@ -220,7 +220,9 @@ class AddPipeline:
         self._stop = threading.Event()
         self._busy_lock = threading.Lock()
         self._llm_busy = 0
-        self._extractor = Extractor(0, settings.pdf_engine)
+        # PDFs are read in worker processes, each paper bounded in time and memory (started on first use)
+        self._extractor = Extractor(settings.extract_processes, settings.pdf_engine,
+                                    timeout=settings.extract_timeout, memory_mb=settings.extract_memory_mb)
         self._texts = grounding.text_cache(settings.cache_dir)
         self.options = ItemOptions()
         self.counter: TokenCounter | None = getattr(self.summarizer, "counter", None)
@@ -228,6 +230,7 @@ class AddPipeline:
             reporter.notice(self.counter.notice)
 
     def close(self) -> None:
+        self._extractor.close()  # no worker outlives the command
         if self._http is not None:
             self._http.close()
 
@@ -310,7 +313,7 @@ class AddPipeline:
         if not queue:
             return
         queued_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-        self._extractor = Extractor(self.settings.extract_processes if len(queue) > 1 else 0, self.settings.pdf_engine)
+        self._extractor.warm()  # its start-up overlaps the first download
 
         def work(index: int, given: str, paper: Paper) -> None:
             try:
@@ -322,6 +325,8 @@ class AddPipeline:
                     outcome = self._batch_one(paper, issue, given, backup=backup, queued=f"{queued_at}#{index:05d}")
                 else:
                     outcome = self._add_one(paper, issue, given, backup=backup, queued=f"{queued_at}#{index:05d}")
+            except Interrupted as error:  # Ctrl-C stopped the PDF workers before this paper's text was read
+                outcome = Outcome(given, "interrupted", str(error))
             except BaseException as error:  # never let a worker die silently
                 outcome = Outcome(given, "failed", f"{paper.id.base}: internal error: {type(error).__name__}: {error}")
                 self.reporter.fail(outcome.message)
@@ -363,8 +368,6 @@ class AddPipeline:
                 except KeyboardInterrupt:
                     pass
             raise
-        finally:
-            self._extractor.close()
 
     def _add_document(self, url: str, issue: str, *, force: bool) -> Outcome:
         """A paper from any PDF address (OpenReview, a direct .pdf link): summarized like an arXiv
