@@ -225,6 +225,22 @@ def test_an_encoding_that_cannot_be_decoded_in_steps_is_refused(web: FakeWeb, en
         client.get(url)
 
 
+def test_an_undecodable_answer_is_one_line_naming_the_encoding(workspace: Path, web: FakeWeb) -> None:
+    from digestcli.config import load_settings
+    from digestcli.errors import ArxivError, PdfError
+    from digestcli.ids import parse_arxiv_id
+    from digestcli.pipeline import make_arxiv_client
+
+    url = serve(web, Reply(200, b"\x00" * 10, {"Content-Encoding": "br"}))
+    client = make_arxiv_client(load_settings(workspace).with_flags(arxiv_api_url=url), product_client(workspace))
+    (failure,) = client.fetch_papers([parse_arxiv_id(MEZO.id)]).values()
+    assert isinstance(failure, ArxivError)
+    assert str(failure) == "arXiv API answered with content encoding 'br', which digest does not accept"
+    with pytest.raises(PdfError, match=f"^PDF download from {url} failed: answered with content encoding 'br'"):
+        client.download_pdf(url)
+    assert len(web.requests) == 2  # not retried
+
+
 @pytest.mark.parametrize("raw", [False, True], ids=["zlib-deflate", "raw-deflate"])
 def test_deflate_answers_still_decode(web: FakeWeb, raw: bool) -> None:
     from digestcli.net import make_client

@@ -239,6 +239,8 @@ class ArxivClient:
             raise
         except DeadlineExceeded as error:
             raise PdfError(f"PDF download from {url} {error}; gave up") from None
+        except httpx.DecodingError as error:
+            raise PdfError(f"PDF download from {url} failed: {error}") from None
         except (_TransientStatus, httpx.TransportError) as error:
             raise PdfError(f"PDF download from {url} failed: {_describe(error)} after {self.attempts} attempts") from None
         except httpx.TooManyRedirects:
@@ -297,6 +299,8 @@ class ArxivClient:
             raise
         except DeadlineExceeded as error:
             raise ArxivError(f"{what} {error}; gave up") from None
+        except httpx.DecodingError as error:
+            raise ArxivError(f"{what} {error}") from None
         except _TransientStatus as error:
             if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
                 raise ArxivError(
