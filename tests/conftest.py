@@ -1,22 +1,74 @@
-"""Shared fixtures: local fake servers and an isolated environment.
+"""Shared fixtures: local fake servers, an isolated environment and the network guard.
 
 No test touches the network: arXiv and the LLM are local servers on
 127.0.0.1 (tests/fakes.py), tiktoken is told to estimate unless a test says
-otherwise, and the cache lives in tmp_path.
+otherwise, and the cache lives in tmp_path. The network guard (tests/netguard.py)
+makes that a rule: a test that tries to connect anywhere else, in the test
+process or in any Python process it starts, fails with the address named.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import netguard  # noqa: E402
 from fakes import FakeArxiv, FakeOpenAI, chat_completion  # noqa: E402
 from papers import LLAVA, MEZO, llava_pdf, mezo_pdf  # noqa: E402
+
+pytest_plugins = ("pytester",)  # test_netguard.py runs a test session of its own
+
+# -- the network guard --------------------------------------------------------------------------
+
+_guard: dict[str, Any] = {}  # the folder of the guard's sitecustomize and log; PYTHONPATH before
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Guard this process, and every Python child through a sitecustomize on PYTHONPATH."""
+    folder = Path(tempfile.mkdtemp(prefix="digest-netguard-"))
+    log = folder / "refused.log"
+    log.touch()
+    netguard.write_sitecustomize(folder, str(log))
+    _guard.update(folder=folder, pythonpath=os.environ.get("PYTHONPATH"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(folder), _guard["pythonpath"]) if p)
+    netguard.install(str(log))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _guard.get("pythonpath") is None:
+        os.environ.pop("PYTHONPATH", None)
+    else:
+        os.environ["PYTHONPATH"] = _guard["pythonpath"]
+    if "folder" in _guard:
+        shutil.rmtree(_guard["folder"], ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def _fail_a_phase_that_left(item: pytest.Item) -> Any:
+    """After each phase of a test (setup, call, teardown): fail it if it, or a process it started,
+    tried to connect anywhere but this machine, even if the code under test swallowed the error."""
+    try:
+        return (yield)
+    finally:
+        reached = netguard.take()
+        if reached:
+            pytest.fail(f"test tried to reach {', '.join(dict.fromkeys(reached))}: tests must stay on "
+                        "127.0.0.1 (network guard, tests/netguard.py)", pytrace=False)
+
+
+pytest_runtest_setup = pytest_runtest_call = pytest_runtest_teardown = _fail_a_phase_that_left
+
+
+# -- fixtures -----------------------------------------------------------------------------------
 
 GOOD_SUMMARY = {
     "short_name": "MeZO",
@@ -52,7 +104,8 @@ _ENV_VARS = (
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "DIGEST_MODEL", "DIGEST_ARXIV_API_URL", "DIGEST_ARXIV_PDF_URL",
     "DIGEST_CACHE_DIR", "DIGEST_OFFLINE", "DIGEST_TOKENIZER", "DIGEST_ARXIV_API_INTERVAL", "DIGEST_PDF_INTERVAL",
     "DIGEST_INPUT_BUDGET", "DIGEST_LLM_RETRIES", "DIGEST_RESPONSE_FORMAT", "DIGEST_HTTP_TIMEOUT",
-    "DIGEST_LLM_TIMEOUT", "DIGEST_JOBS", "DIGEST_EXTRACT_PROCESSES",
+    "DIGEST_LLM_TIMEOUT", "DIGEST_JOBS", "DIGEST_EXTRACT_PROCESSES", "DIGEST_HTTP_DEADLINE",
+    "DIGEST_LLM_DEADLINE",
 )
 
 

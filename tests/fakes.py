@@ -105,6 +105,8 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    drip: float = 0.0  # a slow-loris server: the body one byte every ``drip`` seconds
+    drip_headers: bool = False  # with drip: the status line and headers too, byte by byte
 
 
 class _Server:
@@ -133,6 +135,9 @@ class _Server:
                 reply = owner.handle(self.command, self.path, body, dict(self.headers))
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.drip:
+                    self._drip(reply)
+                    return
                 try:
                     self.send_response(reply.status)
                     headers = {"Content-Length": str(len(reply.body)), **reply.headers}
@@ -143,7 +148,28 @@ class _Server:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _drip(self, reply: Reply) -> None:
+                """Send the answer a byte at a time until it is done or the client hangs up."""
+                self.close_connection = True
+                headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                head = (f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}\r\n"
+                        + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n").encode()
+                slow = head + reply.body if reply.drip_headers else reply.body
+                try:
+                    if not reply.drip_headers:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                    for index in range(len(slow)):
+                        if owner.stopped.is_set():
+                            return
+                        self.wfile.write(slow[index:index + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.drip)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
         self.lock = threading.Lock()
+        self.stopped = threading.Event()
         self.requests: list[dict[str, Any]] = []
         class QuietServer(ThreadingHTTPServer):
             def handle_error(self, request: Any, client_address: Any) -> None:
@@ -163,6 +189,7 @@ class _Server:
         return self
 
     def stop(self) -> None:
+        self.stopped.set()  # ends any answer still dripping
         self.httpd.shutdown()
         self.httpd.server_close()
 

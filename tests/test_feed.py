@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from fakes import FakePaper
+from papers import mezo_pdf
 from test_cli import digest, item_file
 
 
@@ -32,10 +33,12 @@ def test_feed_lists_new_papers_in_the_categories_newest_first(workspace: Path, f
 
 
 def test_feed_match_filters_and_add_puts_them_in_the_issue(workspace: Path, fake_arxiv) -> None:
-    fake_arxiv.add(_recent(1, 2, ["cs.CL"], "Retrieval Augmented Generation at Scale"))
-    fake_arxiv.add(_recent(2, 3, ["cs.CL"], "Sparse Mixtures of Experts"))
+    # The fake serves each paper's PDF: a PDF it lacks would send digest to the feed's own arxiv.org link.
+    fake_arxiv.add(_recent(1, 2, ["cs.CL"], "Retrieval Augmented Generation at Scale"), mezo_pdf())
+    fake_arxiv.add(_recent(2, 3, ["cs.CL"], "Sparse Mixtures of Experts"), mezo_pdf())
     result = digest("feed", "cs.CL", "--match", "retrieval|RAG", "--add")
     assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr
     assert [line.split("\t")[0] for line in result.stdout.splitlines()] == ["2611.00001v1"]
     assert item_file(workspace, "issue-1", "2611.00001").is_file()
     assert not item_file(workspace, "issue-1", "2611.00002").exists()

@@ -2,9 +2,11 @@
 
 Batches ids (100 per request, max_results always sent), keeps at least the
 configured interval between API requests, retries transient failures with
-backoff honouring Retry-After, parses the feed without entities or DTDs and
-caches PDFs by id and version. It never prints and never sleeps outside its
-throttle and retry policy; callers get Paper values or ArxivError/PdfError.
+backoff honouring Retry-After (never a request that ran past its deadline),
+reads every answer under a cap on its decoded size, parses the feed without
+entities or DTDs and caches PDFs by id and version. It never prints and never
+sleeps outside its throttle and retry policy; callers get Paper values or
+ArxivError/PdfError.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from .errors import ArxivError, IdentifierError, PdfError, PdfNotFoundError
 from .files import write_atomic
 from .ids import parse_arxiv_id
 from .models import ArxivId, Paper
+from .net import DeadlineExceeded, read_at_most
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 BATCH_SIZE = 100
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After means "come back later"
+MAX_FEED_BYTES = 16 * 1024 * 1024  # decoded; a feed of 100 papers is a few hundred KB
 
 
 class Throttle:
@@ -79,7 +83,9 @@ def _retry_after_seconds(response: httpx.Response) -> float | None:
 def _is_transient(error: BaseException) -> bool:
     if isinstance(error, _TransientStatus):
         return error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
-    return isinstance(error, httpx.TransportError)
+    # A server still answering when the deadline passed is slow, not briefly down: asking again
+    # would only multiply the wait.
+    return isinstance(error, httpx.TransportError) and not isinstance(error, DeadlineExceeded)
 
 
 def _backoff(state: RetryCallState) -> float:
@@ -112,7 +118,7 @@ class ArxivClient:
         api_interval: float = 3.0,
         pdf_interval: float = 1.0,
         max_pdf_bytes: int = 50 * 1024 * 1024,
-        download_deadline: float = 300.0,
+        max_feed_bytes: int = MAX_FEED_BYTES,
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -122,7 +128,7 @@ class ArxivClient:
         self.pdf_url = pdf_url.rstrip("/")
         self.pdf_cache = cache_dir / "pdf"
         self.max_pdf_bytes = max_pdf_bytes
-        self.download_deadline = download_deadline
+        self.max_feed_bytes = max_feed_bytes
         self.attempts = attempts
         self._sleep = sleep
         self._clock = clock
@@ -231,6 +237,10 @@ class ArxivClient:
                     return self._download_once(url)
         except PdfError:
             raise
+        except DeadlineExceeded as error:
+            raise PdfError(f"PDF download from {url} {error}; gave up") from None
+        except httpx.DecodingError as error:
+            raise PdfError(f"PDF download from {url} failed: {error}") from None
         except (_TransientStatus, httpx.TransportError) as error:
             raise PdfError(f"PDF download from {url} failed: {_describe(error)} after {self.attempts} attempts") from None
         except httpx.TooManyRedirects:
@@ -242,7 +252,6 @@ class ArxivClient:
     def _download_once(self, url: str) -> bytes:
         self.pdf_throttle.wait()
         self.pdf_downloads += 1
-        started = self._clock()
         with self.http.stream("GET", url, follow_redirects=True) as response:
             self._check_status(response, url)
             if response.status_code == 404:
@@ -252,16 +261,9 @@ class ArxivClient:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_pdf_bytes:
                 raise PdfError(f"PDF at {url} is {int(declared) // 2**20} MB, above the {self._cap_mb()} MB cap")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > self.max_pdf_bytes:
-                    raise PdfError(f"PDF at {url} is larger than the {self._cap_mb()} MB cap")
-                if self._clock() - started > self.download_deadline:
-                    raise PdfError(f"PDF download from {url} took longer than {self.download_deadline:.0f} s")
-                chunks.append(chunk)
-        data = b"".join(chunks)
+            data, more = read_at_most(response, self.max_pdf_bytes)
+            if more:
+                raise PdfError(f"PDF at {url} is larger than the {self._cap_mb()} MB cap")
         if not _looks_like_pdf(data):
             kind = "an HTML page" if data.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")) else "not a PDF"
             raise PdfError(f"{url} served {kind} instead of a PDF")
@@ -292,15 +294,13 @@ class ArxivClient:
                 with attempt:
                     throttle.wait()
                     self.api_requests += 1
-                    response = self.http.get(url, params=params, follow_redirects=True)
-                    self._check_status(response, url)
-                    if response.status_code == 400 and _names_refused_ids(response.content):
-                        return response.content  # arXiv names the ids it refuses in Error entries
-                    if response.status_code >= 400:
-                        raise ArxivError(f"{what} refused the request: HTTP {response.status_code}")
-                    return response.content
+                    return self._get_once(url, params=params, what=what)
         except ArxivError:
             raise
+        except DeadlineExceeded as error:
+            raise ArxivError(f"{what} {error}; gave up") from None
+        except httpx.DecodingError as error:
+            raise ArxivError(f"{what} {error}") from None
         except _TransientStatus as error:
             if error.retry_after is not None and error.retry_after > MAX_RETRY_AFTER:
                 raise ArxivError(
@@ -312,6 +312,18 @@ class ArxivClient:
         except httpx.HTTPError as error:
             raise ArxivError(f"{what} request failed: {type(error).__name__}") from None
         raise AssertionError("unreachable")
+
+    def _get_once(self, url: str, *, params: dict[str, str], what: str) -> bytes:
+        with self.http.stream("GET", url, params=params, follow_redirects=True) as response:
+            self._check_status(response, url)
+            if response.status_code > 400:
+                raise ArxivError(f"{what} refused the request: HTTP {response.status_code}")
+            body, more = read_at_most(response, self.max_feed_bytes)
+        if more:
+            raise ArxivError(f"{what} answer is larger than the {self.max_feed_bytes / 2**20:g} MB cap; refused")
+        if response.status_code == 400 and not _names_refused_ids(body):
+            raise ArxivError(f"{what} refused the request: HTTP 400")
+        return body  # a 400 here names the ids arXiv refuses in Error entries
 
 
 def _names_refused_ids(body: bytes) -> bool:

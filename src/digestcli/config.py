@@ -6,6 +6,7 @@ passed down explicitly; it never touches the network.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -50,7 +51,8 @@ class Settings:
     input_budget: int = 8000
     max_output_tokens: int = 1500
     response_format: str = "auto"  # auto | json_schema | json_object | text
-    llm_timeout: float = 120.0
+    llm_timeout: float = 120.0  # seconds per socket read
+    llm_deadline: float = 300.0  # seconds for a whole LLM request, headers and body
     llm_retries: int = 3
     jobs: int = 4  # LLM requests in flight at once
     price_input: float = 0.0  # $ per million tokens, for the cost estimate (0: use the built-in table)
@@ -67,7 +69,8 @@ class Settings:
     arxiv_api_interval: float = ARXIV_API_MIN_INTERVAL
     pdf_interval: float = ARXIV_PDF_MIN_INTERVAL
     max_pdf_bytes: int = 50 * 1024 * 1024
-    http_timeout: float = 60.0
+    http_timeout: float = 60.0  # seconds per socket read
+    http_deadline: float = 120.0  # seconds for a whole arXiv API request, PDF download or web page
     cache_dir: Path = Path(".")
     user_agent: str = f"digest/{__version__} (paper newsletter tool; +https://github.com/digest-cli/digest)"
     debug: bool = False
@@ -132,6 +135,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("llm", "max_output_tokens"): ("max_output_tokens", int),
     ("llm", "response_format"): ("response_format", str),
     ("llm", "timeout"): ("llm_timeout", (int, float)),
+    ("llm", "deadline"): ("llm_deadline", (int, float)),
     ("llm", "retries"): ("llm_retries", int),
     ("llm", "jobs"): ("jobs", int),
     ("llm", "price_input"): ("price_input", (int, float)),
@@ -143,6 +147,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("arxiv", "pdf_interval"): ("pdf_interval", (int, float)),
     ("arxiv", "max_pdf_mb"): ("max_pdf_bytes", (int, float)),
     ("arxiv", "timeout"): ("http_timeout", (int, float)),
+    ("arxiv", "deadline"): ("http_deadline", (int, float)),
     ("cache", "dir"): ("cache_dir", str),
     ("pdf", "engine"): ("pdf_engine", str),
     ("pdf", "timeout"): ("extract_timeout", (int, float)),
@@ -208,6 +213,8 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
         "DIGEST_LLM_RETRIES": "llm_retries",
         "DIGEST_HTTP_TIMEOUT": "http_timeout",
         "DIGEST_LLM_TIMEOUT": "llm_timeout",
+        "DIGEST_HTTP_DEADLINE": "http_deadline",
+        "DIGEST_LLM_DEADLINE": "llm_deadline",
         "DIGEST_JOBS": "jobs",
         "DIGEST_EXTRACT_PROCESSES": "extract_processes",
         "DIGEST_EXTRACT_TIMEOUT": "extract_timeout",
@@ -251,6 +258,10 @@ def _polite(settings: Settings) -> Settings:
     if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
         raise ConfigError(f"PDF memory cap must be at least {MIN_EXTRACT_MEMORY_MB} MB (0: none), "
                           f"got {settings.extract_memory_mb}")
+    for name in ("http_deadline", "llm_deadline"):
+        seconds = getattr(settings, name)
+        if not 0 < seconds < math.inf:
+            raise ConfigError(f"{name.replace('_', ' ')} must be a positive number of seconds, got {seconds!r}")
     if settings.input_budget < 500:
         raise ConfigError(f"input budget of {settings.input_budget} tokens is too small (minimum 500)")
     return replace(settings, **changes) if changes else settings

@@ -3,7 +3,7 @@
 A link is classified by its address (and, once fetched, by its page): a GitHub
 or GitLab repository goes to Open Source (👉), a video to Pointers (📹), an
 article to More Reads (📝), anything else to More Reads (🔗). The page is
-fetched with httpx under a size cap and parsed with BeautifulSoup (stdlib
+fetched with httpx under a size cap (on decoded bytes) and parsed with BeautifulSoup (stdlib
 parser backend) for its og:title / <title>, og:description / meta description
 / first paragraph, and a repository's stars. A failed fetch is not an error:
 the link is still added with what its address says, for the author to fill in.
@@ -106,6 +106,8 @@ def fetch_link(http: Any, url: str, max_bytes: int = MAX_PAGE_BYTES) -> LinkInfo
     """The link's page read for a title, a description and stars; never raises for a bad page."""
     import httpx
 
+    from .net import DeadlineExceeded, read_at_most
+
     kind, section, emoji = classify(url)
     fallback = LinkInfo(url, kind, section, emoji, title_from_url(url))
     try:
@@ -114,16 +116,13 @@ def fetch_link(http: Any, url: str, max_bytes: int = MAX_PAGE_BYTES) -> LinkInfo
                 return _with_warning(fallback, f"HTTP {response.status_code}")
             if "html" not in response.headers.get("content-type", "text/html"):
                 return _with_warning(fallback, f"not an HTML page ({response.headers.get('content-type')})")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    break  # the head of a page is enough
-                chunks.append(chunk)
+            page, _ = read_at_most(response, max_bytes)  # the head of a page is enough
             encoding = response.encoding or "utf-8"
+    except DeadlineExceeded as error:
+        return _with_warning(fallback, str(error))
     except (httpx.HTTPError, httpx.InvalidURL) as error:  # InvalidURL: a redirect to "javascript:..."
         return _with_warning(fallback, type(error).__name__)
-    return parse_page(url, _decoded(b"".join(chunks), encoding))
+    return parse_page(url, _decoded(page, encoding))
 
 
 def _decoded(data: bytes, encoding: str) -> str:

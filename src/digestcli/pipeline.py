@@ -30,6 +30,7 @@ from .summarize import LLMSummarizer, build_messages, load_prompts
 
 
 MAX_WORKERS = 32  # papers in progress at once (downloads are throttled, LLM calls capped by jobs)
+MAX_LLM_ANSWER_BYTES = 64 * 1024 * 1024  # a chat answer is kilobytes; a Batch API result file, megabytes
 
 
 def _wait_all(done: list[threading.Event]) -> None:
@@ -88,14 +89,22 @@ class AddReport:
 
 
 def make_http_client(settings: Settings) -> Any:
-    import httpx
+    """The client for the arXiv API, PDFs and linked pages: each request ends within the deadline."""
+    from . import net
+    from .arxiv import MAX_FEED_BYTES
+    from .links import MAX_PAGE_BYTES
 
-    return httpx.Client(
-        headers={"User-Agent": settings.user_agent},
-        timeout=httpx.Timeout(settings.http_timeout, connect=15.0),
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
-        max_redirects=10,
-    )
+    return net.make_client(timeout=settings.http_timeout, deadline=settings.http_deadline,
+                           max_body_bytes=max(settings.max_pdf_bytes, MAX_FEED_BYTES, MAX_PAGE_BYTES),
+                           user_agent=settings.user_agent)
+
+
+def make_llm_http_client(settings: Settings) -> Any:
+    """The client under the openai SDK: each request (each of its retries) ends within the LLM deadline."""
+    from . import net
+
+    return net.make_client(timeout=settings.llm_timeout, deadline=settings.llm_deadline,
+                           max_body_bytes=MAX_LLM_ANSWER_BYTES, connections=64)
 
 
 def make_arxiv_client(settings: Settings, http: Any) -> ArxivClient:
@@ -125,6 +134,7 @@ def make_summarizer(settings: Settings, counter: TokenCounter | None) -> LLMSumm
         response_format=settings.response_format,
         timeout=settings.llm_timeout,
         retries=settings.llm_retries,
+        http_client=make_llm_http_client(settings),
     )
 
 

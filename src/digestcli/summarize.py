@@ -237,7 +237,7 @@ class LLMSummarizer:
     def __init__(self, *, model: str, api_key: str, base_url: str | None, cache_dir: Path,
                  prompts: Prompts, counter: TokenCounter, max_output_tokens: int = 1500,
                  response_format: str = "auto", timeout: float = 120.0, retries: int = 3,
-                 client: Any = None) -> None:
+                 client: Any = None, http_client: Any = None) -> None:
         self.model = model
         self.base_url = base_url
         self.prompts = prompts
@@ -251,7 +251,8 @@ class LLMSummarizer:
         if client is None:
             from openai import OpenAI
 
-            client = OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=retries)
+            client = OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=retries,
+                            http_client=http_client)
         self.client = client
 
     @property
