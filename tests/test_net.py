@@ -102,7 +102,8 @@ def test_a_dripping_llm_server_ends_at_the_deadline_even_with_retries(
                                                   drip=DRIP, drip_headers=headers_too)
     run = add(workspace, MEZO.id)
     assert run.returncode == 1, run.stderr
-    assert errors(run) == [f"digest: error: {MEZO.id}: LLM server {fake_openai.base_url} timed out after retries"]
+    assert errors(run) == [f"digest: error: {MEZO.id}: LLM server {fake_openai.base_url} took longer than 0.5 s "
+                           "on every try; gave up"]
     assert "Traceback" not in run.stderr
     assert len(fake_openai.chat_requests()) == 2
     assert not item_file(workspace, "issue-1", MEZO.id).exists()
@@ -300,4 +301,5 @@ def test_an_llm_gzip_bomb_fails_that_paper_with_one_line(workspace: Path, fake_a
     assert run.returncode == 1, run.stderr
     (line,) = errors(run)
     assert line.startswith(f"digest: error: {MEZO.id}: ") and f"LLM server {fake_openai.base_url}" in line
+    assert "MB cap; refused" in line and "cannot reach" not in line
     assert "Traceback" not in run.stderr and len(fake_openai.chat_requests()) == 1

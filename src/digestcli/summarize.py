@@ -441,6 +441,8 @@ def api_error(error: Any, server: str, model: str) -> LLMError:
     """The one line a user needs for an openai SDK error (after the SDK's own retries). Never the key."""
     import openai
 
+    from .net import BodyTooLarge, DeadlineExceeded
+
     if isinstance(error, openai.AuthenticationError):
         return LLMSetupError(f"LLM server {server} rejected the API key (HTTP 401); set OPENAI_API_KEY to a valid "
                              "key, or unset it to use the offline summarizer")
@@ -450,6 +452,11 @@ def api_error(error: Any, server: str, model: str) -> LLMError:
         return LLMSetupError(f"model '{model}' not found on {server} (HTTP 404); choose one with --model or DIGEST_MODEL")
     if isinstance(error, openai.RateLimitError):
         return LLMError(f"LLM server {server} kept rate limiting (HTTP 429) after retries")
+    cause = _network_cause(error)
+    if isinstance(cause, DeadlineExceeded):
+        return LLMError(f"LLM server {server} {cause} on every try; gave up")
+    if isinstance(cause, BodyTooLarge):
+        return LLMError(f"LLM server {server} sent an {cause}; refused")
     if isinstance(error, openai.APITimeoutError):
         return LLMError(f"LLM server {server} timed out after retries")
     if isinstance(error, openai.APIConnectionError):
@@ -459,6 +466,20 @@ def api_error(error: Any, server: str, model: str) -> LLMError:
     if isinstance(error, openai.APIResponseValidationError):
         return malformed(server, "not a chat completion")
     return LLMError(f"LLM server {server} answered unusably ({type(error).__name__})")
+
+
+def _network_cause(error: BaseException) -> BaseException | None:
+    """The deadline or size cap of net.py behind an SDK error (the SDK wraps what the transport raised)."""
+    from .net import BodyTooLarge, DeadlineExceeded
+
+    seen: BaseException | None = error
+    for _ in range(5):
+        if isinstance(seen, (DeadlineExceeded, BodyTooLarge)):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+        if seen is None:
+            return None
+    return None
 
 
 def _squash(text: str) -> str:
