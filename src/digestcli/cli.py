@@ -265,8 +265,7 @@ def build(
         return
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
-    with workspace.lock(name):  # a consistent snapshot even while `digest add` writes
-        items = workspace.items(name)
+    items = workspace.items(name)  # no lock: item files are replaced whole, and the workspace may be read-only
     from .grounding import text_cache, unverified_claims
 
     unverified = unverified_claims(items, text_cache(settings.cache_dir))
@@ -440,8 +439,7 @@ def export(
     workspace.load_issue(name)
     from .render import order_items
 
-    with workspace.lock(name):
-        items = workspace.items(name)
+    items = workspace.items(name)
     ordered = [i for section in order_items(items, settings.sections) for i in section.source_items]
     sys.stdout.write(export_items(ordered, fmt))
 
@@ -583,13 +581,9 @@ def new(
 
     Example: digest new issue-4 --title "Issue #4: Long context"
     """
-    import re
-
     _, workspace = _settings()
-    if name is None:
-        numbers = [int(m.group(1)) for n in workspace.list_issues() if (m := re.fullmatch(r"issue-(\d+)", n))]
-        name = f"issue-{max(numbers, default=0) + 1}"
-    workspace.create_issue(name, title)
+    # The next number is claimed, not just computed: two `digest new` at once make two issues.
+    name = workspace.create_next_issue(title).name if name is None else workspace.create_issue(name, title).name
     workspace.set_current_issue(name)
     _err(f"digest: created {name}; it is now the current issue")
 

@@ -107,12 +107,22 @@ def _yaml_handler() -> Any:
     return Handler()
 
 
+class IssueExists(WorkspaceError):
+    """An issue of that name is already there (perhaps made a moment ago by another process)."""
+
+
+class ItemVanished(WorkspaceError):
+    """An item file listed a moment ago is gone (removed or being replaced, as `git pull` does)."""
+
+
 def load_item(path: Path) -> Item:
     import frontmatter
     import yaml
 
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ItemVanished(f"{path}: no such file (removed while it was being read?)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise WorkspaceError(f"{path}: cannot read: {error}") from None
     try:
@@ -172,9 +182,10 @@ class Workspace:
 
     def create_issue(self, name: str, title: str | None = None, today: Date | None = None,
                      description: str = "") -> IssueInfo:
-        folder = self.issue_dir(name)
+        """Create an issue. Its _issue.md is published without overwriting: of two processes creating
+        the same issue at once, exactly one succeeds and the other gets "already exists"."""
         if self.issue_exists(name):
-            raise WorkspaceError(f"issue {name} already exists")
+            raise IssueExists(f"issue {name} already exists")
         number = re.search(r"(\d+)$", name)
         info = IssueInfo(
             name=name,
@@ -182,15 +193,28 @@ class Workspace:
             date=(today or Date.today()).isoformat(),
             description=description,
         )
-        self.save_issue(info)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.save_issue(info, new=True)
+        except FileExistsError:
+            raise IssueExists(f"issue {name} already exists") from None
         return info
 
-    def save_issue(self, info: IssueInfo) -> None:
+    def create_next_issue(self, title: str | None = None) -> IssueInfo:
+        """Create issue-N for the next free N; a number another process takes meanwhile is skipped."""
+        for _ in range(100):
+            numbers = [int(m.group(1)) for n in self.list_issues() if (m := re.fullmatch(r"issue-(\d+)", n))]
+            try:
+                return self.create_issue(f"issue-{max(numbers, default=0) + 1}", title)
+            except IssueExists:
+                continue
+        raise WorkspaceError("could not find a free issue number (other processes keep taking them); try again")
+
+    def save_issue(self, info: IssueInfo, new: bool = False) -> None:
         meta = {"title": info.title, "date": info.date, "description": info.description,
                 "tags": list(info.tags), "image": info.image}
         intro = info.intro or "<!-- The intro paragraph of this issue: write it here. -->"
-        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)), self.temp_dir)
+        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)), self.temp_dir,
+                     exclusive=new)
 
     def load_issue(self, name: str) -> IssueInfo:
         path = self.issue_dir(name) / ISSUE_FILE
@@ -214,6 +238,8 @@ class Workspace:
         )
 
     def lock(self, name: str, timeout: float = 60.0) -> Any:
+        """The issue's write lock. Only writers take it: readers need none (every file is replaced
+        atomically), so reading commands work on a read-only checkout."""
         from filelock import FileLock
 
         folder = self.root / STATE / "locks"
@@ -232,17 +258,41 @@ class Workspace:
 
     def read_item(self, issue: str, key: str) -> Item:
         path = self.item_path(issue, key)
-        if not path.is_file():
-            raise WorkspaceError(f"no item {key} in issue {issue}")
-        return load_item(path)
+        try:
+            return load_item(path)
+        except ItemVanished:
+            raise WorkspaceError(f"no item {key} in issue {issue}") from None
 
     def items(self, issue: str) -> list[Item]:
         """All items of an issue; a broken file stops with its name (it is never rewritten)."""
+        items, broken = self.scan_items(issue)
+        if broken:
+            raise broken[0][1]
+        return items
+
+    def scan_items(self, issue: str) -> tuple[list[Item], list[tuple[Path, WorkspaceError]]]:
+        """The items of an issue that load, and each file that does not with the error naming it.
+
+        Without a lock: files are replaced atomically, so each is read whole. A file that vanishes
+        between the listing and its reading (a `git pull` replacing or deleting it) makes the
+        folder be listed again; one that vanishes every time is gone, and left out.
+        """
         folder = self.issue_dir(issue)
         if not self.issue_exists(issue):
             self.load_issue(issue)  # raises the friendly "no issue" error
-        paths = sorted(p for p in folder.glob("*.md") if p.name != ISSUE_FILE and not p.name.startswith("."))
-        return [load_item(path) for path in paths]
+        for _ in range(3):
+            items, broken, vanished = [], [], False
+            paths = sorted(p for p in folder.glob("*.md") if p.name != ISSUE_FILE and not p.name.startswith("."))
+            for path in paths:
+                try:
+                    items.append(load_item(path))
+                except ItemVanished:
+                    vanished = True
+                except WorkspaceError as error:
+                    broken.append((path, error))
+            if not vanished:
+                break
+        return items, broken
 
     def write_item(self, issue: str, item: Item) -> Path:
         path = self.item_path(issue, item.key)
@@ -284,7 +334,10 @@ class Workspace:
         if not path.is_file():
             raise WorkspaceError(f"no item {key} in issue {issue}")
         with self.lock(issue):
-            path.unlink()
+            try:
+                path.unlink()
+            except FileNotFoundError:  # another `digest rm` was first
+                raise WorkspaceError(f"no item {key} in issue {issue}") from None
         return path
 
     def set_current_issue(self, name: str) -> None:
