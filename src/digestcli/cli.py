@@ -457,7 +457,13 @@ def list_(
     if issue is None:
         rows = []
         for name in workspace.list_issues():
-            info = workspace.load_issue(name)
+            try:
+                info = workspace.load_issue(name)
+            except WorkspaceError as error:  # flagged, not fatal: list is how you find what is broken
+                from .models import IssueInfo
+
+                _err(f"digest: warning: {error}")
+                info = IssueInfo(name=name, title=f"BROKEN: {error}", date="")
             count = len(list(workspace.issue_dir(name).glob("*.md"))) - 1
             rows.append({"name": name, "title": info.title, "date": info.date, "items": count,
                          "current": name == settings.current_issue})
@@ -469,7 +475,7 @@ def list_(
             noun = "item" if row["items"] == 1 else "items"
             typer.echo(f"{mark} {row['name']:<16} {row['items']:>3} {noun:<5}  {row['date']}  {row['title']}")
         return
-    items = workspace.items(issue)
+    items, broken = workspace.scan_items(issue)
     rows = [{
         "key": item.key,
         "arxiv_id": item.meta.get("arxiv_id", ""),
@@ -478,6 +484,12 @@ def list_(
         "section": item.section,
         "backend": (item.meta.get("provenance") or {}).get("backend", ""),
     } for item in items]
+    for path, error in broken:  # listed and flagged (build, export and check stop at it), named on stderr
+        _err(f"digest: warning: {error}")
+        reason = str(error).removeprefix(f"{path}: ")
+        rows.append({"key": path.stem, "arxiv_id": "", "short_name": "", "title": f"BROKEN: {reason}",
+                     "section": "", "backend": "", "error": str(error)})
+    rows.sort(key=lambda row: row["key"])
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return

@@ -102,6 +102,7 @@ def _yaml_handler() -> Any:
 
     class Handler(YAMLHandler):
         def load(self, fm: str, **kwargs: object) -> Any:
+            _check_yaml_shape(fm, loader)
             return yaml.load(fm, Loader=loader)  # noqa: S506 - a safe loader
 
     return Handler()
@@ -116,6 +117,7 @@ class ItemVanished(WorkspaceError):
 
 
 def load_item(path: Path) -> Item:
+    """An item file with its front matter checked field by field (see ``validate_meta``)."""
     import frontmatter
     import yaml
 
@@ -133,9 +135,110 @@ def load_item(path: Path) -> Item:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise WorkspaceError(f"{path}: front matter is broken{where}: {problem}; fix it by hand") from None
+    except _OddYaml as error:
+        raise WorkspaceError(f"{path}: front matter {error}; fix it by hand") from None
     if not isinstance(meta, dict) or not meta:
         raise WorkspaceError(f"{path}: front matter is missing or not a mapping; fix it by hand")
-    return Item(key=path.stem, meta=dict(meta), body=body, path=str(path))
+    return Item(key=path.stem, meta=validate_meta(path, dict(meta)), body=body, path=str(path))
+
+
+# -- front-matter values -------------------------------------------------------------
+
+MAX_YAML_DEPTH = 32  # digest writes 3 levels (provenance.grounding.unverified); libyaml's C stack is finite
+MAX_YAML_ALIASES = 64  # aliases can make a small file expand into gigabytes of text
+
+
+class _OddYaml(Exception):
+    pass
+
+
+def _check_yaml_shape(front: str, loader: Any) -> None:
+    """Refuse YAML nested too deeply (it overflows the C parser's stack) or made of many aliases, before loading
+    it. Reads parse events only, which libyaml makes without recursion, and stops at the first excess."""
+    import yaml
+
+    depth = aliases = 0
+    for event in yaml.parse(front, Loader=loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _OddYaml(f"is nested more than {MAX_YAML_DEPTH} levels deep")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise _OddYaml(f"uses more than {MAX_YAML_ALIASES} YAML aliases (*name)")
+
+
+TEXT = "text"
+TEXTS = "a list of texts"
+MAPPING = "a mapping"
+WHOLE = "a whole number"
+FLAG = "true or false"
+
+# The front-matter fields digest reads (items and _issue.md), and what each must hold. Other fields are kept as
+# they are and never read. A scalar where text is expected becomes text (YAML reads `published: 2023-05-26` as
+# a date, `title: 2023` as a number); a scalar where a list is expected becomes a list of one.
+ITEM_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("title", "paper_title", "short_name", "section", "arxiv_id", "doc_id", "published", "updated",
+                     "primary_category", "paper_url", "pdf_url", "code_url", "comment", "abstract", "journal_ref",
+                     "doi", "quote", "url", "kind", "emoji", "topic", "date", "description", "image"), TEXT),
+    **dict.fromkeys(("authors", "categories", "accepted_claims", "tags"), TEXTS),
+    "order": WHOLE,
+    "stars": WHOLE,
+    "starred": FLAG,
+    "provenance": {
+        **dict.fromkeys(("backend", "model", "created", "queued", "body_hash", "batch"), TEXT),
+        "evidence": TEXTS,
+        "grounding": {"unverified": TEXTS},
+    },
+}
+
+
+def validate_meta(path: Path | str, meta: dict[str, Any], fields: dict[str, Any] = ITEM_FIELDS,
+                  prefix: str = "") -> dict[str, Any]:
+    """``meta`` with every field digest reads made well-typed, or one WorkspaceError naming the file and field."""
+    checked = dict(meta)
+    for name, kind in fields.items():
+        value = meta.get(name)
+        if value is None:
+            continue
+        field = f"{prefix}{name}"
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                raise _wrong(path, field, MAPPING, value)
+            checked[name] = validate_meta(path, value, kind, f"{field}.")
+        elif kind == TEXT:
+            checked[name] = _text(path, field, value)
+        elif kind == TEXTS:
+            values = value if isinstance(value, list) else [value]
+            checked[name] = [_text(path, field, v, TEXTS) for v in values if v is not None]
+        elif kind == WHOLE:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _wrong(path, field, WHOLE, value)
+            checked[name] = value
+        elif kind == FLAG and not isinstance(value, bool):
+            raise _wrong(path, field, FLAG, value)
+    return checked
+
+
+def _text(path: Path | str, field: str, value: Any, kind: str = TEXT) -> str:
+    from datetime import date
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, date)):  # bool is an int
+        return str(value)
+    raise _wrong(path, field, kind, value, inside=kind == TEXTS)
+
+
+def _wrong(path: Path | str, field: str, kind: str, value: Any, inside: bool = False) -> WorkspaceError:
+    got = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)[:40]
+    where = " inside the list" if inside else ""
+    return WorkspaceError(f"{path}: front-matter field '{field}' must be {kind}, got {got}{where}; fix it by hand")
 
 
 def body_hash(body: str) -> str:
