@@ -11,23 +11,150 @@ from __future__ import annotations
 
 import builtins
 import errno
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from conftest import GOOD_SUMMARY
 from digestcli import store
-from digestcli.store import Workspace
-from papers import LLAVA, MEZO
+from digestcli.store import Workspace, load_item
+from fakes import FakeArxiv, FakeOpenAI, Reply, atom_feed, chat_completion
+from papers import LLAVA, MEZO, numbered_papers
 from test_cli import digest, error_lines, item_file
+
+BATCH = numbered_papers(4, prefix="2311.2")
+PAPERS = [paper for paper, _ in BATCH]
+
+
+def _paper_of(request: dict) -> str:
+    text = json.dumps(request)
+    return next(p.id for p in PAPERS if f"{p.title}\\n" in text or f"{p.title}\"" in text)
+
+
+class SharedLLM:
+    """An LLM that answers each request after ``hold`` seconds, at once when a second request for the
+    same paper arrives (the bug: it lets both be paid), and records the paper of every request."""
+
+    def __init__(self, hold: float) -> None:
+        self.hold = hold
+        self.papers: list[str] = []
+        self.seen: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+        self.release = threading.Event()  # set to answer everything held at once
+        self.server = FakeOpenAI(self.answer).start()
+
+    def answer(self, request: dict) -> Reply:
+        paper = _paper_of(request)
+        with self.lock:
+            self.papers.append(paper)
+            twice = self.seen.setdefault(paper, threading.Event())
+            if self.papers.count(paper) > 1:
+                twice.set()
+        deadline = time.monotonic() + self.hold
+        while time.monotonic() < deadline and not twice.is_set() and not self.release.is_set():
+            time.sleep(0.02)
+        return chat_completion(json.dumps(GOOD_SUMMARY))
+
+
+def _env(root: Path, arxiv: FakeArxiv, llm: FakeOpenAI) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}
+    env.update({
+        "OPENAI_API_KEY": "sk-test-locks", "OPENAI_BASE_URL": llm.base_url,
+        "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
+        "DIGEST_ARXIV_API_INTERVAL": "0", "DIGEST_PDF_INTERVAL": "0", "DIGEST_TOKENIZER": "estimate",
+        "DIGEST_CACHE_DIR": str(root / "cache"), "DIGEST_LLM_RETRIES": "0", "DIGEST_EXTRACT_PROCESSES": "1",
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
 
 
 def _start(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "digestcli.cli", *args], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class Rig:
+    """A workspace on disk, a local arXiv and a SharedLLM, for `digest` subprocesses."""
+
+    def __init__(self, root: Path, arxiv: FakeArxiv, llm: SharedLLM) -> None:
+        self.root, self.arxiv, self.llm = root, arxiv, llm
+        self.env = _env(root, arxiv, llm.server)
+        self.pair = threading.Barrier(2)  # metadata answers wait for a second process while this is set
+        self.together = True
+
+    def start(self, *args: str) -> subprocess.Popen:
+        return _start(self.root, self.env, *args)
+
+    def answer_metadata(self, ids: list[str]) -> Reply:
+        if self.together:  # two `digest add` started together really overlap from here on
+            try:
+                self.pair.wait(timeout=20)
+            except threading.BrokenBarrierError:
+                pass
+        found = [p for p in PAPERS if any(i.split("v")[0] == p.id for i in ids)]
+        return Reply(200, atom_feed(found, ",".join(ids)), {"Content-Type": "application/atom+xml"})
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    arxiv = FakeArxiv()
+    for paper, pdf in BATCH:
+        arxiv.add(paper, pdf)
+    llm = SharedLLM(hold=0.5)
+    root = tmp_path / "ws"
+    root.mkdir()
+    Workspace.create(root, "Locks").create_issue("issue-1")
+    made = Rig(root, arxiv, llm)
+    arxiv.api_override = made.answer_metadata
+    arxiv.start()
+    yield made
+    llm.release.set()
+    made.pair.abort()
+    arxiv.stop()
+    llm.server.stop()
+
+
+# -- two adds at once pay once per paper ------------------------------------------------------------------
+
+
+def test_two_adds_with_shared_papers_at_once_pay_once_per_paper(rig: Rig) -> None:
+    first = rig.start("add", PAPERS[0].id, PAPERS[1].id, PAPERS[2].id)
+    second = rig.start("add", PAPERS[1].id, PAPERS[2].id, PAPERS[3].id)
+    outputs = [process.communicate(timeout=60) for process in (first, second)]
+    for process, (_, err) in zip((first, second), outputs):
+        assert process.returncode == 0, err
+        assert "Traceback" not in err and "internal error" not in err
+    assert sorted(rig.llm.papers) == sorted(p.id for p in PAPERS)  # one request per distinct paper
+    for paper in PAPERS:
+        assert GOOD_SUMMARY["tldr"] in load_item(item_file(rig.root, "issue-1", paper.id)).body
+    summaries = [err.splitlines()[-1] for _, err in outputs]
+    assert all(line.startswith("digest: 3 added, 0 skipped, 0 failed in issue-1") for line in summaries), summaries
+
+
+def test_a_killed_process_does_not_leave_its_paper_locked(rig: Rig) -> None:
+    rig.together = False
+    rig.llm.hold = 60.0  # the first process waits for its answer, holding the paper's lock, until it is killed
+    holder = rig.start("add", PAPERS[0].id)
+    deadline = time.monotonic() + 30
+    while not rig.llm.papers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rig.llm.papers == [PAPERS[0].id]
+    holder.send_signal(signal.SIGKILL)
+    holder.communicate(timeout=30)
+    rig.llm.release.set()
+    rerun = rig.start("add", PAPERS[0].id)
+    _, err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 0, err
+    assert rig.llm.papers == [PAPERS[0].id, PAPERS[0].id]  # asked again: the killed run's answer never came
+    assert item_file(rig.root, "issue-1", PAPERS[0].id).is_file()
 
 
 # -- reading commands on a read-only checkout ---------------------------------------------------------

@@ -146,3 +146,11 @@ class JsonCache:
     def put(self, key: str, value: dict[str, Any]) -> None:
         write_atomic(self._path(key), json.dumps(value, ensure_ascii=False, indent=1))
 
+    def lock(self, key: str) -> Any:
+        """A lock file beside the entry ``key``: processes that would compute the same entry take turns,
+        so the second finds the first one's entry. The OS drops the lock of a process that dies."""
+        from filelock import FileLock
+
+        path = self._path(key).with_suffix(".lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(path))
