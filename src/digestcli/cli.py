@@ -327,8 +327,7 @@ def build(
         return
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
-    with workspace.lock(name):  # a consistent snapshot even while `digest add` writes
-        items = workspace.items(name)
+    items = workspace.items(name)  # no lock: item files are replaced whole, and the workspace may be read-only
     from .grounding import text_cache, unverified_claims
 
     unverified = unverified_claims(items, text_cache(settings.cache_dir))
@@ -505,8 +504,7 @@ def export(
     workspace.load_issue(name)
     from .render import order_items
 
-    with workspace.lock(name):
-        items = workspace.items(name)
+    items = workspace.items(name)
     ordered = [i for section in order_items(items, settings.sections) for i in section.source_items]
     sys.stdout.write(export_items(ordered, fmt))
 
@@ -524,7 +522,13 @@ def list_(
     if issue is None:
         rows = []
         for name in workspace.list_issues():
-            info = workspace.load_issue(name)
+            try:
+                info = workspace.load_issue(name)
+            except WorkspaceError as error:  # flagged, not fatal: list is how you find what is broken
+                from .models import IssueInfo
+
+                _err(f"digest: warning: {error}")
+                info = IssueInfo(name=name, title=f"BROKEN: {error}", date="")
             count = len(list(workspace.issue_dir(name).glob("*.md"))) - 1
             rows.append({"name": name, "title": terminal_text(info.title), "date": info.date, "items": count,
                          "current": name == settings.current_issue})
@@ -536,7 +540,7 @@ def list_(
             noun = "item" if row["items"] == 1 else "items"
             typer.echo(f"{mark} {row['name']:<16} {row['items']:>3} {noun:<5}  {row['date']}  {row['title']}")
         return
-    items = workspace.items(issue)
+    items, broken = workspace.scan_items(issue)
     rows = [{
         "key": item.key,
         "arxiv_id": item.meta.get("arxiv_id", ""),
@@ -545,6 +549,12 @@ def list_(
         "section": terminal_text(item.section),
         "backend": (item.meta.get("provenance") or {}).get("backend", ""),
     } for item in items]
+    for path, error in broken:  # listed and flagged (build, export and check stop at it), named on stderr
+        _err(f"digest: warning: {error}")
+        reason = str(error).removeprefix(f"{path}: ")
+        rows.append({"key": path.stem, "arxiv_id": "", "short_name": "", "title": f"BROKEN: {reason}",
+                     "section": "", "backend": "", "error": str(error)})
+    rows.sort(key=lambda row: row["key"])
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -648,13 +658,9 @@ def new(
 
     Example: digest new issue-4 --title "Issue #4: Long context"
     """
-    import re
-
     _, workspace = _settings()
-    if name is None:
-        numbers = [int(m.group(1)) for n in workspace.list_issues() if (m := re.fullmatch(r"issue-(\d+)", n))]
-        name = f"issue-{max(numbers, default=0) + 1}"
-    workspace.create_issue(name, title)
+    # The next number is claimed, not just computed: two `digest new` at once make two issues.
+    name = workspace.create_next_issue(title).name if name is None else workspace.create_issue(name, title).name
     workspace.set_current_issue(name)
     _err(f"digest: created {name}; it is now the current issue")
 

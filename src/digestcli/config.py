@@ -155,11 +155,61 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
 }
 
 
+# Settings field -> the finite range its number must lie in (max_pdf_bytes: in MB, as max_pdf_mb is written).
+# inf, nan and 1e308 are valid TOML and valid floats; none is a usable timeout, interval or size.
+_RANGES: dict[str, tuple[float, float]] = {
+    "input_budget": (500, 2_000_000),
+    "max_output_tokens": (1, 1_000_000),
+    "llm_timeout": (0.01, 86_400),
+    "llm_retries": (0, 100),
+    "jobs": (1, 64),
+    "price_input": (0, 1_000_000),
+    "price_output": (0, 1_000_000),
+    "extract_processes": (0, 256),
+    "arxiv_api_interval": (0, 3_600),
+    "pdf_interval": (0, 3_600),
+    "max_pdf_bytes": (0.001, 4_096),
+    "http_timeout": (0.01, 86_400),
+    "http_deadline": (0.01, 86_400),
+    "llm_deadline": (0.01, 86_400),
+    "extract_timeout": (0, 86_400),
+    "extract_memory_mb": (0, 1_048_576),
+}
+
+
+def _in_range(name: str, value: float, where: str) -> float:
+    """``value`` if it is finite and within the range of setting ``name``; else one line naming ``where``."""
+    low, high = _RANGES.get(name, (-math.inf, math.inf))
+    if isinstance(value, float) and not math.isfinite(value):  # an int is finite, however long
+        raise ConfigError(f"{where} must be a finite number from {_plain(low)} to {_plain(high)}, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{where} = {_shown(value)} is too small (minimum {_plain(low)})")
+    if value > high:
+        raise ConfigError(f"{where} = {_shown(value)} is too large (maximum {_plain(high)})")
+    return value
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message: containers by kind (they may be huge or nested thousands deep)."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:  # arrays or inline tables nested about a thousand deep
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
     values: dict[str, Any] = {}
@@ -178,11 +228,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
             name, expected = spec
             if isinstance(value, bool) or not isinstance(value, expected):
                 kind = expected.__name__ if isinstance(expected, type) else "number"
-                raise ConfigError(f"{path}: '{table}.{key}' must be a {kind}, got {value!r}")
+                raise ConfigError(f"{path}: '{table}.{key}' must be a {kind}, got {_shown(value)}")
             if expected is list:
                 if not all(isinstance(v, str) for v in value):
                     raise ConfigError(f"{path}: '{table}.{key}' must be a list of strings")
                 value = tuple(value)
+            if isinstance(value, (int, float)):
+                value = _in_range(name, value, f"{path}: '{table}.{key}'")
             if name == "max_pdf_bytes":
                 value = int(value * 1024 * 1024)
             if name == "cache_dir":
@@ -224,9 +276,9 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
         text = environ.get(variable, "").strip()
         if text:
             try:
-                number = float(text)
+                number = _in_range(name, float(text), variable)
             except ValueError:
-                raise ConfigError(f"{variable} must be a number, got {text!r}") from None
+                raise ConfigError(f"{variable} must be a number, got {text[:60]!r}") from None
             whole = ("input_budget", "llm_retries", "jobs", "extract_processes", "extract_memory_mb")
             values[name] = int(number) if name in whole else number
     if environ.get("DIGEST_CACHE_DIR", "").strip():

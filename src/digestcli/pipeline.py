@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -42,6 +44,17 @@ def _wait_all(done: list[threading.Event]) -> None:
     for event in done:
         while not event.wait(0.2):
             pass
+
+
+def _acquire(lock: Any, seconds: float) -> bool:
+    """True once ``lock`` (a FileLock) is held; False when ``seconds`` passed first."""
+    from filelock import Timeout
+
+    try:
+        lock.acquire(timeout=seconds)
+    except Timeout:
+        return False
+    return True
 
 
 class Reporter(Protocol):
@@ -670,7 +683,8 @@ class AddPipeline:
             try:
                 if isinstance(answer, str):
                     raise LLMError(answer)
-                summary = self.summarizer.summarize_reply(paper, entry["messages"], answer)
+                with self._summary_lock(paper.id.base, self.summarizer.cache_key(paper, entry["messages"])):
+                    summary = self.summarizer.summarize_reply(paper, entry["messages"], answer)
             except DigestError as error:
                 message = f"{paper.id.base}: {error}; `digest add {paper.id.base}` summarizes it directly"
                 self.reporter.fail(message)
@@ -705,22 +719,52 @@ class AddPipeline:
             self.reporter.stage(name, "summary", "offline extractive summarizer")
             return self.summarizer.summarize(paper, text), 0
         context, sent = self._context(paper, text, self.counter, self.summarizer.prompts)
-        if self.summarizer.is_cached(paper, text, context):
-            self.reporter.stage(name, "summary", "cached response, no tokens spent")
-            return self.summarizer.summarize(paper, text, context), sent
-        with self._llm_slots:
-            if self._setup_error is not None:
-                raise self._setup_error
-            if self._stop.is_set():
-                raise Interrupted(f"{name}: not summarized (interrupted)")
-            self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
-            with self._busy_lock:
-                self._llm_busy += 1
-            try:
+        key = self.summarizer.cache_key(paper, build_messages(self.summarizer.prompts, paper, text, context.text))
+        # Taken before an LLM slot, and never while holding the issue lock: no wait can close a circle.
+        with self._summary_lock(name, key):
+            if self.summarizer.is_cached(paper, text, context):
+                self.reporter.stage(name, "summary", "cached response, no tokens spent")
                 return self.summarizer.summarize(paper, text, context), sent
-            except LLMSetupError as error:
-                self._setup_error = error
-                raise
-            finally:
+            with self._llm_slots:
+                if self._setup_error is not None:
+                    raise self._setup_error
+                if self._stop.is_set():
+                    raise Interrupted(f"{name}: not summarized (interrupted)")
+                self.reporter.stage(name, "summary", f"{sent} tokens → {self.settings.model}")
                 with self._busy_lock:
-                    self._llm_busy -= 1
+                    self._llm_busy += 1
+                try:
+                    return self.summarizer.summarize(paper, text, context), sent
+                except LLMSetupError as error:
+                    self._setup_error = error
+                    raise
+                finally:
+                    with self._busy_lock:
+                        self._llm_busy -= 1
+
+    @contextmanager
+    def _summary_lock(self, name: str, key: str) -> Iterator[None]:
+        """Hold the lock of the LLM cache entry ``key`` while it is looked up, paid for and cached.
+
+        Another digest process summarizing the same paper waits, then finds the answer in the cache
+        and pays nothing. A killed holder's lock is released by the OS; Ctrl-C stops the wait. Where
+        no lock file can be made (an unwritable cache), it goes on without one, as before.
+        """
+        assert isinstance(self.summarizer, LLMSummarizer)
+        lock = None
+        try:
+            lock = self.summarizer.cache.lock(key)
+            told = False
+            while not _acquire(lock, 0.2):
+                if self._stop.is_set():
+                    raise Interrupted(f"{name}: not summarized (interrupted)")
+                if not told:
+                    self.reporter.stage(name, "summary", "waiting: another digest process is summarizing it")
+                    told = True
+        except OSError:
+            lock = None
+        try:
+            yield
+        finally:
+            if lock is not None:
+                lock.release()

@@ -131,17 +131,29 @@ def _yaml_handler() -> Any:
 
     class Handler(YAMLHandler):
         def load(self, fm: str, **kwargs: object) -> Any:
+            _check_yaml_shape(fm, loader)
             return yaml.load(fm, Loader=loader)  # noqa: S506 - a safe loader
 
     return Handler()
 
 
+class IssueExists(WorkspaceError):
+    """An issue of that name is already there (perhaps made a moment ago by another process)."""
+
+
+class ItemVanished(WorkspaceError):
+    """An item file listed a moment ago is gone (removed or being replaced, as `git pull` does)."""
+
+
 def load_item(path: Path) -> Item:
+    """An item file with its front matter checked field by field (see ``validate_meta``)."""
     import frontmatter
     import yaml
 
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ItemVanished(f"{path}: no such file (removed while it was being read?)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise WorkspaceError(f"{path}: cannot read: {error}") from None
     try:
@@ -152,9 +164,110 @@ def load_item(path: Path) -> Item:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise WorkspaceError(f"{path}: front matter is broken{where}: {problem}; fix it by hand") from None
+    except _OddYaml as error:
+        raise WorkspaceError(f"{path}: front matter {error}; fix it by hand") from None
     if not isinstance(meta, dict) or not meta:
         raise WorkspaceError(f"{path}: front matter is missing or not a mapping; fix it by hand")
-    return Item(key=path.stem, meta=dict(meta), body=body, path=str(path))
+    return Item(key=path.stem, meta=validate_meta(path, dict(meta)), body=body, path=str(path))
+
+
+# -- front-matter values -------------------------------------------------------------
+
+MAX_YAML_DEPTH = 32  # digest writes 3 levels (provenance.grounding.unverified); libyaml's C stack is finite
+MAX_YAML_ALIASES = 64  # aliases can make a small file expand into gigabytes of text
+
+
+class _OddYaml(Exception):
+    pass
+
+
+def _check_yaml_shape(front: str, loader: Any) -> None:
+    """Refuse YAML nested too deeply (it overflows the C parser's stack) or made of many aliases, before loading
+    it. Reads parse events only, which libyaml makes without recursion, and stops at the first excess."""
+    import yaml
+
+    depth = aliases = 0
+    for event in yaml.parse(front, Loader=loader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise _OddYaml(f"is nested more than {MAX_YAML_DEPTH} levels deep")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                raise _OddYaml(f"uses more than {MAX_YAML_ALIASES} YAML aliases (*name)")
+
+
+TEXT = "text"
+TEXTS = "a list of texts"
+MAPPING = "a mapping"
+WHOLE = "a whole number"
+FLAG = "true or false"
+
+# The front-matter fields digest reads (items and _issue.md), and what each must hold. Other fields are kept as
+# they are and never read. A scalar where text is expected becomes text (YAML reads `published: 2023-05-26` as
+# a date, `title: 2023` as a number); a scalar where a list is expected becomes a list of one.
+ITEM_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("title", "paper_title", "short_name", "section", "arxiv_id", "doc_id", "published", "updated",
+                     "primary_category", "paper_url", "pdf_url", "code_url", "comment", "abstract", "journal_ref",
+                     "doi", "quote", "url", "kind", "emoji", "topic", "date", "description", "image"), TEXT),
+    **dict.fromkeys(("authors", "categories", "accepted_claims", "tags"), TEXTS),
+    "order": WHOLE,
+    "stars": WHOLE,
+    "starred": FLAG,
+    "provenance": {
+        **dict.fromkeys(("backend", "model", "created", "queued", "body_hash", "batch"), TEXT),
+        "evidence": TEXTS,
+        "grounding": {"unverified": TEXTS},
+    },
+}
+
+
+def validate_meta(path: Path | str, meta: dict[str, Any], fields: dict[str, Any] = ITEM_FIELDS,
+                  prefix: str = "") -> dict[str, Any]:
+    """``meta`` with every field digest reads made well-typed, or one WorkspaceError naming the file and field."""
+    checked = dict(meta)
+    for name, kind in fields.items():
+        value = meta.get(name)
+        if value is None:
+            continue
+        field = f"{prefix}{name}"
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                raise _wrong(path, field, MAPPING, value)
+            checked[name] = validate_meta(path, value, kind, f"{field}.")
+        elif kind == TEXT:
+            checked[name] = _text(path, field, value)
+        elif kind == TEXTS:
+            values = value if isinstance(value, list) else [value]
+            checked[name] = [_text(path, field, v, TEXTS) for v in values if v is not None]
+        elif kind == WHOLE:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _wrong(path, field, WHOLE, value)
+            checked[name] = value
+        elif kind == FLAG and not isinstance(value, bool):
+            raise _wrong(path, field, FLAG, value)
+    return checked
+
+
+def _text(path: Path | str, field: str, value: Any, kind: str = TEXT) -> str:
+    from datetime import date
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, date)):  # bool is an int
+        return str(value)
+    raise _wrong(path, field, kind, value, inside=kind == TEXTS)
+
+
+def _wrong(path: Path | str, field: str, kind: str, value: Any, inside: bool = False) -> WorkspaceError:
+    got = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)[:40]
+    where = " inside the list" if inside else ""
+    return WorkspaceError(f"{path}: front-matter field '{field}' must be {kind}, got {got}{where}; fix it by hand")
 
 
 def body_hash(body: str) -> str:
@@ -201,9 +314,10 @@ class Workspace:
 
     def create_issue(self, name: str, title: str | None = None, today: Date | None = None,
                      description: str = "") -> IssueInfo:
-        folder = self.issue_dir(name)
+        """Create an issue. Its _issue.md is published without overwriting: of two processes creating
+        the same issue at once, exactly one succeeds and the other gets "already exists"."""
         if self.issue_exists(name):
-            raise WorkspaceError(f"issue {name} already exists")
+            raise IssueExists(f"issue {name} already exists")
         number = re.search(r"(\d+)$", name)
         info = IssueInfo(
             name=name,
@@ -211,15 +325,28 @@ class Workspace:
             date=(today or Date.today()).isoformat(),
             description=description,
         )
-        self.save_issue(info)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.save_issue(info, new=True)
+        except FileExistsError:
+            raise IssueExists(f"issue {name} already exists") from None
         return info
 
-    def save_issue(self, info: IssueInfo) -> None:
+    def create_next_issue(self, title: str | None = None) -> IssueInfo:
+        """Create issue-N for the next free N; a number another process takes meanwhile is skipped."""
+        for _ in range(100):
+            numbers = [int(m.group(1)) for n in self.list_issues() if (m := re.fullmatch(r"issue-(\d+)", n))]
+            try:
+                return self.create_issue(f"issue-{max(numbers, default=0) + 1}", title)
+            except IssueExists:
+                continue
+        raise WorkspaceError("could not find a free issue number (other processes keep taking them); try again")
+
+    def save_issue(self, info: IssueInfo, new: bool = False) -> None:
         meta = {"title": info.title, "date": info.date, "description": info.description,
                 "tags": list(info.tags), "image": info.image}
         intro = info.intro or "<!-- The intro paragraph of this issue: write it here. -->"
-        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)), self.temp_dir)
+        write_atomic(self.issue_dir(info.name) / ISSUE_FILE, dump_item(Item(ISSUE_FILE, meta, intro)), self.temp_dir,
+                     exclusive=new)
 
     def load_issue(self, name: str) -> IssueInfo:
         path = self.issue_dir(name) / ISSUE_FILE
@@ -243,6 +370,8 @@ class Workspace:
         )
 
     def lock(self, name: str, timeout: float = 60.0) -> Any:
+        """The issue's write lock. Only writers take it: readers need none (every file is replaced
+        atomically), so reading commands work on a read-only checkout."""
         from filelock import FileLock
 
         folder = self.root / STATE / "locks"
@@ -261,17 +390,41 @@ class Workspace:
 
     def read_item(self, issue: str, key: str) -> Item:
         path = self.item_path(issue, key)
-        if not path.is_file():
-            raise WorkspaceError(f"no item {key} in issue {issue}")
-        return load_item(path)
+        try:
+            return load_item(path)
+        except ItemVanished:
+            raise WorkspaceError(f"no item {key} in issue {issue}") from None
 
     def items(self, issue: str) -> list[Item]:
         """All items of an issue; a broken file stops with its name (it is never rewritten)."""
+        items, broken = self.scan_items(issue)
+        if broken:
+            raise broken[0][1]
+        return items
+
+    def scan_items(self, issue: str) -> tuple[list[Item], list[tuple[Path, WorkspaceError]]]:
+        """The items of an issue that load, and each file that does not with the error naming it.
+
+        Without a lock: files are replaced atomically, so each is read whole. A file that vanishes
+        between the listing and its reading (a `git pull` replacing or deleting it) makes the
+        folder be listed again; one that vanishes every time is gone, and left out.
+        """
         folder = self.issue_dir(issue)
         if not self.issue_exists(issue):
             self.load_issue(issue)  # raises the friendly "no issue" error
-        paths = sorted(p for p in folder.glob("*.md") if p.name != ISSUE_FILE and not p.name.startswith("."))
-        return [load_item(path) for path in paths]
+        for _ in range(3):
+            items, broken, vanished = [], [], False
+            paths = sorted(p for p in folder.glob("*.md") if p.name != ISSUE_FILE and not p.name.startswith("."))
+            for path in paths:
+                try:
+                    items.append(load_item(path))
+                except ItemVanished:
+                    vanished = True
+                except WorkspaceError as error:
+                    broken.append((path, error))
+            if not vanished:
+                break
+        return items, broken
 
     def write_item(self, issue: str, item: Item) -> Path:
         path = self.item_path(issue, item.key)
@@ -313,7 +466,10 @@ class Workspace:
         if not path.is_file():
             raise WorkspaceError(f"no item {key} in issue {issue}")
         with self.lock(issue):
-            path.unlink()
+            try:
+                path.unlink()
+            except FileNotFoundError:  # another `digest rm` was first
+                raise WorkspaceError(f"no item {key} in issue {issue}") from None
         return path
 
     def set_current_issue(self, name: str) -> None:
