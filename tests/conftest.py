@@ -119,7 +119,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("DIGEST_TOKENIZER", "estimate")
     monkeypatch.setenv("DIGEST_ARXIV_API_INTERVAL", "0")
     monkeypatch.setenv("DIGEST_PDF_INTERVAL", "0")
-    monkeypatch.setenv("DIGEST_EXTRACT_PROCESSES", "1")  # in-process; tests of the pool set their own
+    monkeypatch.setenv("DIGEST_EXTRACT_PROCESSES", "1")  # one bounded worker process; pool tests set their own
     return cache
 
 
