@@ -163,5 +163,5 @@ def test_limits_are_settings_and_zero_turns_them_off(tmp_path: Path) -> None:
                                      {"DIGEST_EXTRACT_TIMEOUT": "inf"}, {"DIGEST_EXTRACT_MEMORY_MB": "64"},
                                      {"DIGEST_EXTRACT_MEMORY_MB": "-5"}])
 def test_a_limit_that_cannot_work_is_a_config_error(environ: dict[str, str]) -> None:
-    with pytest.raises(ConfigError, match="PDF (timeout|memory cap)"):
+    with pytest.raises(ConfigError, match="DIGEST_EXTRACT_(TIMEOUT|MEMORY_MB)|PDF memory cap"):
         load_settings(None, environ)
