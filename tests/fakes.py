@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
@@ -415,3 +416,21 @@ class FakeWeb(_Server):
             kind, content = self.pages[path]
             return Reply(200, content, {"Content-Type": kind})
         return Reply(404, b"<html><title>Not found</title></html>", {"Content-Type": "text/html"})
+
+
+def child_env(cache: Path, arxiv: "FakeArxiv", llm: "FakeOpenAI | None" = None, *,
+              key: str = "sk-test-not-a-real-key", **extra: str) -> dict[str, str]:
+    """The environment of a real `digest` subprocess against the fakes: none of the caller's
+    OPENAI_/DIGEST_ settings, a private cache, no waiting between requests."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}
+    env.update({
+        "DIGEST_CACHE_DIR": str(cache), "DIGEST_TOKENIZER": "estimate",
+        "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
+        "DIGEST_ARXIV_API_INTERVAL": "0", "DIGEST_PDF_INTERVAL": "0",
+    })
+    if llm is not None:
+        env.update({"OPENAI_API_KEY": key, "OPENAI_BASE_URL": llm.base_url, "DIGEST_LLM_RETRIES": "2"})
+    env.update(extra)
+    return env

@@ -9,7 +9,6 @@ the child's environment is built explicitly so no real key or URL leaks in.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import GOOD_SUMMARY, LLAVA_SUMMARY, summary_for
+import fakes
 from fakes import chat_completion
 from papers import LLAVA, MEZO
 
@@ -35,19 +35,7 @@ def digest_command() -> list[str]:
 
 
 def child_env(cache: Path, fake_arxiv, fake_openai=None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}
-    env.update({
-        "DIGEST_CACHE_DIR": str(cache),
-        "DIGEST_TOKENIZER": "estimate",
-        "DIGEST_ARXIV_API_URL": fake_arxiv.api_url,
-        "DIGEST_ARXIV_PDF_URL": fake_arxiv.pdf_url,
-        "DIGEST_ARXIV_API_INTERVAL": "0",
-        "DIGEST_PDF_INTERVAL": "0",
-    })
-    if fake_openai is not None:
-        env.update({"OPENAI_API_KEY": "sk-test-not-a-real-key", "OPENAI_BASE_URL": fake_openai.base_url,
-                    "DIGEST_LLM_RETRIES": "2"})
-    return env
+    return fakes.child_env(cache, fake_arxiv, fake_openai)
 
 
 def run_digest(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from bombs import slow_pdf
 from conftest import GOOD_SUMMARY
 from digestcli.files import TEMP_PREFIX
 from digestcli.store import Workspace, load_item
-from fakes import FakeArxiv, FakeOpenAI, Reply, chat_completion
+from fakes import FakeArxiv, FakeOpenAI, Reply, chat_completion, child_env
 from papers import numbered_papers
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -92,13 +92,7 @@ def rig(tmp_path: Path):
     root = tmp_path / "ws"
     root.mkdir()
     Workspace.create(root, "Kill Test")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}
-    env.update({
-        "OPENAI_API_KEY": "sk-test-kill", "OPENAI_BASE_URL": llm.base_url,
-        "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
-        "DIGEST_ARXIV_API_INTERVAL": "0", "DIGEST_PDF_INTERVAL": "0", "DIGEST_TOKENIZER": "estimate",
-        "DIGEST_CACHE_DIR": str(root / "cache"), "DIGEST_LLM_RETRIES": "0", "PYTHONUNBUFFERED": "1",
-    })
+    env = child_env(root / "cache", arxiv, llm, key="sk-test-kill", DIGEST_LLM_RETRIES="0", PYTHONUNBUFFERED="1")
     yield Rig(root, arxiv, llm, env, papers)
     arxiv.stop()
     llm.stop()

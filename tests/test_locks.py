@@ -26,7 +26,7 @@ import pytest
 from conftest import GOOD_SUMMARY
 from digestcli import store
 from digestcli.store import Workspace, load_item
-from fakes import FakeArxiv, FakeOpenAI, Reply, atom_feed, chat_completion
+from fakes import FakeArxiv, FakeOpenAI, Reply, atom_feed, chat_completion, child_env
 from papers import LLAVA, MEZO, numbered_papers
 from test_cli import digest, error_lines, item_file
 
@@ -65,15 +65,8 @@ class SharedLLM:
 
 
 def _env(root: Path, arxiv: FakeArxiv, llm: FakeOpenAI) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DIGEST_"))}
-    env.update({
-        "OPENAI_API_KEY": "sk-test-locks", "OPENAI_BASE_URL": llm.base_url,
-        "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
-        "DIGEST_ARXIV_API_INTERVAL": "0", "DIGEST_PDF_INTERVAL": "0", "DIGEST_TOKENIZER": "estimate",
-        "DIGEST_CACHE_DIR": str(root / "cache"), "DIGEST_LLM_RETRIES": "0", "DIGEST_EXTRACT_PROCESSES": "1",
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+    return child_env(root / "cache", arxiv, llm, key="sk-test-locks", DIGEST_LLM_RETRIES="0",
+                     DIGEST_EXTRACT_PROCESSES="1", PYTHONUNBUFFERED="1")
 
 
 def _start(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen:
