@@ -32,8 +32,8 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 BATCH = numbered_papers(8)
 PAPERS = [paper for paper, _ in BATCH]
-LLM_DELAY = 0.35  # seconds per summary
-PDF_DELAY = 0.1
+LLM_DELAY = 0.2  # seconds per summary
+PDF_DELAY = 0.05
 
 
 def _paper_of(request: dict) -> str:
@@ -155,7 +155,7 @@ def test_sigkill_at_random_points_loses_nothing_and_repeats_no_llm_call(rig: Rig
         calls_before = len(rig.llm_papers)
         process = rig.start(*ids)
         try:
-            process.wait(timeout=rng.uniform(0.3, 4.5))  # start-up, downloads, summaries and saves
+            process.wait(timeout=rng.uniform(0.3, 2.8))  # start-up, downloads, summaries and saves
         except subprocess.TimeoutExpired:
             killed_children.update(children(process.pid))
             process.send_signal(signal.SIGKILL)
