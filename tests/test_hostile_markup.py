@@ -218,7 +218,9 @@ def test_a_workspace_template_cannot_print_outside_text_raw(workspace: Path, hos
         "---\n{{ front_matter }}---\n{% for item in items %}\n"
         "{{ item.meta.title }} {{ item.meta.get('authors') }} {{ item.meta.get('published') }} "
         "{{ item.meta.get('abstract') }}\n"
-        "{{ item.authors | join(' ') }} {{ item.title ~ '!' }} {{ item.key }}\n{% endfor %}\n", encoding="utf-8")
+        "{{ item.authors | join(' ') }} {{ item.title ~ '!' }} {{ item.key }}\n"
+        "{{ item.tldr | e }} {{ item.notes + item.tldr }} {{ item.abstract | safe }}\n{% endfor %}\n",
+        encoding="utf-8")
 
     built = digest("build", "--style", "mine")
 
@@ -288,3 +290,66 @@ def test_the_live_progress_table_prints_outside_text_without_markup_or_escapes()
     shown = console.file.getvalue()
     assert "[bold red]FAKE ERROR[/]" in shown and "[link=http://evil.example]" in shown  # shown as text
     assert "\x1b]0;" not in shown and "\x1b[2J" not in shown and "\x1b]8;" not in shown
+
+
+# -- found in review ------------------------------------------------------------------------------
+
+def test_invisible_format_characters_cannot_hide_words_from_the_sanitizer() -> None:
+    from digestcli.sanitize import inline_text
+
+    assert inline_text("{\u200b{ site.secret }} <\ufeffscript> sk-\u00adsecret") == "&#123;{ site.secret }} &lt;script&gt; sk-secret"
+
+
+def test_an_indented_marker_still_keeps_the_notes_yours(workspace: Path, fake_arxiv, fake_openai) -> None:
+    assert digest("add", "2305.17333").exit_code == 0
+    path = workspace / "issues" / "issue-1" / "2305.17333.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(NOTES_MARKER, "  " + NOTES_MARKER)
+                    + "My <em>own</em> note.\n", encoding="utf-8")
+
+    built = digest("build")
+
+    assert "My <em>own</em> note." in built.stdout  # verbatim, as notes are
+
+
+def test_force_on_a_link_whose_file_is_broken_is_one_line(workspace: Path, hostile_sources) -> None:
+    url = f"{hostile_sources.url}/post"
+    assert digest("add", url).exit_code == 0
+    path = next((workspace / "issues" / "issue-1").glob("link-*.md"))
+    path.write_text("---\ntitle: [unclosed\n---\nnotes\n", encoding="utf-8")
+
+    result = digest("add", "--force", url)
+
+    assert result.exit_code != 0
+    assert "internal error" not in result.stderr and str(path.name) in result.stderr
+    assert path.read_text(encoding="utf-8").endswith("notes\n")  # never overwritten
+
+
+def test_an_issue_locked_too_long_is_one_line(workspace: Path) -> None:
+    from filelock import FileLock
+
+    from digestcli.errors import WorkspaceError
+    from digestcli.store import Workspace
+
+    space = Workspace(workspace)
+    held = FileLock(str(workspace / ".digest" / "locks" / "issue-1.lock"))
+    with held, pytest.raises(WorkspaceError, match="issue-1 stayed locked by another digest process"):
+        with space.lock("issue-1", timeout=0.05):
+            pass
+
+
+def test_a_since_before_the_year_one_is_a_usage_error(workspace: Path) -> None:
+    result = digest("feed", "cs.CL", "--since", "999999d")
+
+    assert result.exit_code == 2 and "internal error" not in result.stderr
+
+
+def test_show_and_export_never_print_the_key_an_older_item_holds(workspace: Path, fake_arxiv, fake_openai,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "sk-test-not-a-real-key"
+    assert digest("add", "2305.17333").exit_code == 0
+    path = workspace / "issues" / "issue-1" / "2305.17333.md"
+    path.write_text(path.read_text(encoding="utf-8") + f"Written by an older digest: {key}\n", encoding="utf-8")
+
+    for result in (digest("show", "issue-1", "2305.17333"), digest("export"), digest("export", "-f", "csv")):
+        assert result.exit_code == 0, result.stderr
+        assert key not in result.stdout

@@ -163,6 +163,24 @@ def serve(web: FakeWeb, reply: Reply) -> str:
     return web.url + "/answer"
 
 
+def test_a_chain_of_slow_redirects_shares_one_deadline(workspace: Path, short_deadlines) -> None:
+    web = FakeWeb().start()
+    try:
+        def hop(method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+            step = int(path.rsplit("/", 1)[1])  # each hop is well inside the deadline; the chain is not
+            if step < 6:
+                return Reply(302, b"", {"Location": f"/hop/{step + 1}"}, delay=0.4)
+            return Reply(200, b"<html><head><title>End</title></head></html>", {"Content-Type": "text/html"})
+        web.handle = hop  # type: ignore[method-assign]
+        url = f"{web.url}/hop/0"
+        run = add(workspace, url)
+    finally:
+        web.stop()
+    assert run.returncode == 0, run.stderr
+    assert warnings(run) == [f"digest: warning: could not read {url} (took longer than 1 s); "
+                             "added with its address only"]
+
+
 @pytest.mark.parametrize("headers_too", [True, False], ids=["slow-headers", "slow-body"])
 def test_a_request_past_its_deadline_raises_deadline_exceeded(web: FakeWeb, headers_too: bool) -> None:
     from digestcli.net import DeadlineExceeded, make_client

@@ -425,12 +425,12 @@ def _since(text: str) -> Any:
 
     now = datetime.now(timezone.utc)
     relative = re.fullmatch(r"(\d+)\s*([hdw])", text.strip().lower())
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return now - timedelta(hours=amount * {"h": 1, "d": 24, "w": 168}[unit])
     try:
+        if relative:
+            amount, unit = int(relative.group(1)), relative.group(2)
+            return now - timedelta(hours=amount * {"h": 1, "d": 24, "w": 168}[unit])
         return datetime.fromisoformat(text.strip()).replace(tzinfo=timezone.utc)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 999999d is before the year 1
         raise typer.BadParameter(f"{text!r}: use 12h, 1d, 2w or a date such as 2026-11-20", param_hint="--since") from None
 
 
@@ -506,7 +506,9 @@ def export(
 
     items = workspace.items(name)
     ordered = [i for section in order_items(items, settings.sections) for i in section.source_items]
-    sys.stdout.write(export_items(ordered, fmt))
+    from .redaction import redact
+
+    sys.stdout.write(redact(export_items(ordered, fmt)))  # an item from an older digest may hold the key
 
 
 @app.command(name="list")
@@ -586,7 +588,9 @@ def show(
     path = workspace.item_path(issue, _item_key(item))
     if not path.is_file():
         raise WorkspaceError(f"no item {item} in issue {issue}")
-    sys.stdout.write(path.read_text(encoding="utf-8"))
+    from .redaction import redact
+
+    sys.stdout.write(without_controls(redact(path.read_text(encoding="utf-8"))))
 
 
 @app.command()
@@ -704,7 +708,8 @@ def batch_status(
     with _batches(batch_id) as (pipeline, records):
         for record in records:
             remote = batches.fetch(pipeline.summarizer.client, record["id"])
-            typer.echo(f"{record['id']}\t{batches.describe(remote)}\t{record['issue']}\t{len(record['entries'])} papers")
+            typer.echo(f"{record['id']}\t{terminal_text(batches.describe(remote))}\t{record['issue']}\t"
+                       f"{len(record['entries'])} papers")
         if not records:
             _err("digest: no batches in this workspace (digest add --batch ID... starts one)")
 

@@ -11,6 +11,7 @@ here. This module never retries, never reads settings on its own and never print
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 import urllib.request
 import zlib
@@ -258,24 +259,28 @@ class DeadlineTransport(httpx.BaseTransport):
         self._ssl_context = httpx.create_ssl_context()
         self._backend = _DeadlineBackend()
         self._pools: dict[str, httpcore.ConnectionPool] = {}
+        self._pools_lock = threading.Lock()
 
     def _pool(self, url: httpx.URL) -> httpcore.ConnectionPool:
         proxy = _environment_proxy(url)
-        pool = self._pools.get(proxy)
-        if pool is None:
-            pool = self._pools[proxy] = httpcore.ConnectionPool(
-                ssl_context=self._ssl_context,
-                proxy=_core_proxy(proxy) if proxy else None,
-                max_connections=self._limits.max_connections,
-                max_keepalive_connections=self._limits.max_keepalive_connections,
-                keepalive_expiry=self._limits.keepalive_expiry,
-                network_backend=self._backend,
-            )
+        with self._pools_lock:  # the first requests of several workers arrive at once: one pool each proxy
+            return self._pools.get(proxy) or self._new_pool(proxy)
+
+    def _new_pool(self, proxy: str) -> httpcore.ConnectionPool:
+        pool = self._pools[proxy] = httpcore.ConnectionPool(
+            ssl_context=self._ssl_context,
+            proxy=_core_proxy(proxy) if proxy else None,
+            max_connections=self._limits.max_connections,
+            max_keepalive_connections=self._limits.max_keepalive_connections,
+            keepalive_expiry=self._limits.keepalive_expiry,
+            network_backend=self._backend,
+        )
         return pool
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
-        deadline = time.monotonic() + self.seconds
+        # httpx hands a redirect the same extensions: one deadline for the whole chain of hops
+        deadline = request.extensions.setdefault("digest_deadline", time.monotonic() + self.seconds)
         timeouts = {name: self.seconds if value is None else min(value, self.seconds)
                     for name, value in request.extensions.get("timeout", {}).items()}
         core_request = httpcore.Request(
@@ -284,7 +289,8 @@ class DeadlineTransport(httpx.BaseTransport):
                              target=request.url.raw_path),
             headers=request.headers.raw,
             content=request.stream,
-            extensions={**request.extensions, "timeout": timeouts},
+            extensions={**{k: v for k, v in request.extensions.items() if k != "digest_deadline"},
+                        "timeout": timeouts},
         )
         with _running(request, deadline, self.seconds):
             response = self._pool(request.url).handle_request(core_request)

@@ -256,6 +256,9 @@ class AddPipeline:
         self._extractor.close()  # no worker outlives the command
         if self._http is not None:
             self._http.close()
+        close = getattr(self.summarizer, "close", None)  # the LLM's connections (the offline backend has none)
+        if callable(close):
+            close()
 
     def run(self, inputs: list[str], issue: str, *, force: bool = False, refresh: bool = False,
             dry_run: bool = False, batch: bool = False, report: AddReport | None = None,
@@ -435,8 +438,6 @@ class AddPipeline:
         if info.warning:
             self.reporter.warn(info.warning)
         options = self.options
-        notes = self._notes_for(issue, key)
-        body = format_link_body(info.description, notes)
         meta: dict[str, Any] = {
             "title": options.title or info.title, "section": options.section or info.section,
             "kind": info.kind, "url": info.url, "emoji": info.emoji,
@@ -445,11 +446,12 @@ class AddPipeline:
             meta["stars"] = info.stars
         if options.quote:
             meta["quote"] = options.quote
-        meta["provenance"] = {"backend": "link", "fetched": not info.warning,
-                              "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                              "body_hash": body_hash(body)}
         try:
-            with self.workspace.lock(issue):
+            with self.workspace.lock(issue):  # the old notes are read and kept under the same lock, as for papers
+                body = format_link_body(info.description, self._notes_for(issue, key))
+                meta["provenance"] = {"backend": "link", "fetched": not info.warning,
+                                      "created": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                                      "body_hash": body_hash(body)}
                 if force and self.workspace.has_item(issue, key):  # --force keeps the old file, as for papers
                     saved = self.workspace.backup_item(issue, key)
                     self.reporter.notice(f"kept the previous {key}.md as {saved.name}")

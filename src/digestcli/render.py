@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from .errors import ConfigError
 from .models import IssueInfo, Item
 from .sanitize import inline_text, plain_value, safe_url
@@ -94,9 +92,14 @@ class RenderSection:
     source_items: list[Item] = field(default_factory=list)  # the same items, as stored
 
 
+class Own(str):
+    """A value digest itself made for the post (a checked URL, an emoji, your notes): printed as is.
+    Any filter or concatenation in a template returns a plain str, which is sanitized again."""
+
+
 def to_render_item(item: Item) -> RenderItem:
     """An item's values for the templates, as they are: the template environment makes every printed
-    value inert (see ``_finalize``) except digest's own, marked ``Markup``: URLs that passed
+    value inert (see ``_finalize``) except digest's own, marked ``Own``: URLs that passed
     ``safe_url``, the link's emoji, label and stars, and the author's notes, which are theirs."""
     parts = parse_body(item.body)
     meta = item.meta
@@ -105,20 +108,20 @@ def to_render_item(item: Item) -> RenderItem:
         key=item.key,
         title=item.title,
         short_name=plain_value(str(meta.get("short_name") or item.title)),
-        paper_url=Markup(safe_url(str(meta.get("paper_url") or ""))),
-        code_url=Markup(safe_url(str(meta.get("code_url") or ""))),
+        paper_url=Own(safe_url(str(meta.get("paper_url") or ""))),
+        code_url=Own(safe_url(str(meta.get("code_url") or ""))),
         tldr=parts["tldr"],
         whats_new=parts["whats_new"],
         how_it_works=parts["how_it_works"],
         key_insights=list(parts["key_insights"]),
         results=parts["results"],
-        notes=Markup(parts["notes"]),
+        notes=Own(parts["notes"]),
         meta=meta,
         quote=str(meta.get("quote") or ""),
-        link_url=Markup(safe_url(str(meta.get("url") or "")) if not meta.get("paper_url") else ""),
-        emoji=Markup(kind[0]),
-        link_label=Markup(kind[1]),
-        stars=Markup(_stars(meta.get("stars"))),
+        link_url=Own(safe_url(str(meta.get("url") or "")) if not meta.get("paper_url") else ""),
+        emoji=Own(kind[0]),
+        link_label=Own(kind[1]),
+        stars=Own(_stars(meta.get("stars"))),
         authors=_strings(meta.get("authors")),
         published=str(meta.get("published") or "")[:10],
         year=str(meta.get("published") or "")[:4],
@@ -142,9 +145,9 @@ def _image_url(value: str) -> str:
 
 def _finalize(value: Any) -> Any:
     """Every value a template prints passes here, whatever the template (a workspace's own too):
-    digest's own values (``Markup``) as they are, anything else, from a paper, a feed, a page, a model
+    digest's own values (``Own``) as they are, anything else, from a paper, a feed, a page, a model
     or the front matter, made inert by ``inline_text``. There is no other way into the post."""
-    if isinstance(value, Markup):
+    if type(value) is Own:  # exactly digest's own: jinja's escape or Markup + str cannot pass for it
         return value
     return inline_text("" if value is None else str(value))
 
@@ -211,8 +214,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
     values: dict[str, Any] = {
         "title": issue.title,
         "date": issue.date,
-        "intro": Markup(issue.intro),  # the author's own words, like the notes
-        "image": Markup(_image_url(issue.image or image)),
+        "intro": Own(issue.intro),  # the author's own words, like the notes
+        "image": Own(_image_url(issue.image or image)),
         "sections": grouped,
         "topics": group_by_topic(grouped),
         "items": [i for section in grouped for i in section.items],
@@ -231,7 +234,7 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
             "tags": tags,
             "minute": reading_minutes(body),
         }
-        text = template.render(front_matter=Markup(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
+        text = template.render(front_matter=Own(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
                                                                   width=1000)), **values)
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
@@ -255,7 +258,7 @@ def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[
     front = {"layout": layout, "title": title, "tags": list(tags), "items": len(entries)}
     template = _template(style, workspace)
     try:
-        text = template.render(front_matter=Markup(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
+        text = template.render(front_matter=Own(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
                                                                   width=1000)), years=ordered, items=entries)
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None

@@ -26,7 +26,9 @@ _URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "[": "%5B", "]": "%5D"})
 
 # C0 and C1 controls (ESC starts terminal sequences, BEL rings, NUL makes a file "binary"), DEL, and the
 # bidirectional overrides that make a reader see text in another order than it is stored.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Invisible format characters (soft hyphen, zero-width space, direction marks, word joiner, BOM) go too: they can hide a
+# word from a filter (a key, a marker) while a reader never sees them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 # a whole terminal escape sequence: CSI (colours, cursor), OSC (window title, links) up to BEL or ST, others
 _ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]")
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)

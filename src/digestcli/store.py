@@ -7,8 +7,10 @@ atomic and item writes hold the issue's lock. Never touches the network.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+from collections.abc import Iterator
 from datetime import date as Date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +38,7 @@ LINK_PROMPT = "<!-- What is this link about? Write it here. -->"
 NOTES_MARKER = "<!-- Your notes go below this line; digest publishes them verbatim and never rewrites them. -->"
 # Only digest writes the marker, on a line of its own, and every fetched or generated text it writes
 # into a body has its HTML comments removed first (format_body): no paper, page or model can forge it.
-_NOTES_LINE = re.compile(rf"^{re.escape(NOTES_MARKER)}[ \t\r]*$", re.M)
+_NOTES_LINE = re.compile(rf"^[ \t]*{re.escape(NOTES_MARKER)}[ \t\r]*$", re.M)  # an editor may indent it
 _LABEL_LINE = re.compile(r"^\*\*(What['’]s new|How it works|Key insights|Results):\*\*[ \t]*", re.I | re.M)
 
 
@@ -369,14 +371,24 @@ class Workspace:
             image=str(meta.get("image") or ""),
         )
 
-    def lock(self, name: str, timeout: float = 60.0) -> Any:
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float = 60.0) -> Iterator[None]:
         """The issue's write lock. Only writers take it: readers need none (every file is replaced
         atomically), so reading commands work on a read-only checkout."""
-        from filelock import FileLock
+        from filelock import FileLock, Timeout
 
         folder = self.root / STATE / "locks"
         folder.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(folder / f"{validate_issue_name(name)}.lock"), timeout=timeout)
+        lock = FileLock(str(folder / f"{validate_issue_name(name)}.lock"), timeout=timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise WorkspaceError(f"issue {name} stayed locked by another digest process for {timeout:g} s; "
+                                 "rerun when it has finished") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     # -- items ---------------------------------------------------------------
 

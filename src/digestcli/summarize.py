@@ -248,12 +248,18 @@ class LLMSummarizer:
         remember(api_key)  # whoever built this summarizer, its key is never written or printed
         steps = _FORMAT_STEPS if response_format == "auto" else (response_format,)
         self._steps = list(steps)
+        self._owns_client = client is None
         if client is None:
             from openai import OpenAI
 
             client = OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout, max_retries=retries,
                             http_client=http_client)
         self.client = client
+
+    def close(self) -> None:
+        """Close the connections of the client this summarizer made (a client passed in is the caller's)."""
+        if self._owns_client:
+            self.client.close()
 
     @property
     def server(self) -> str:
