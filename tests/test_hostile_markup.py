@@ -353,3 +353,20 @@ def test_show_and_export_never_print_the_key_an_older_item_holds(workspace: Path
     for result in (digest("show", "issue-1", "2305.17333"), digest("export"), digest("export", "-f", "csv")):
         assert result.exit_code == 0, result.stderr
         assert key not in result.stdout
+
+
+def test_an_add_racing_a_new_of_the_same_issue_adds_to_it(workspace: Path, fake_arxiv,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from digestcli.store import Workspace
+
+    real = Workspace.create_issue
+
+    def new_wins_the_race(self, name, *args, **kwargs):  # `digest new issue-5` lands between check and create
+        real(self, name)
+        return real(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Workspace, "create_issue", new_wins_the_race)
+    result = digest("add", "--issue", "issue-5", "2305.17333")
+
+    assert result.exit_code == 0, result.stderr
+    assert (workspace / "issues" / "issue-5" / "2305.17333.md").is_file()

@@ -26,7 +26,8 @@ from .links import document_key, document_pdf_url, fetch_link, legacy_item_key, 
 from .links import item_key as link_key
 from .models import ArxivId, Item, Paper, PaperText, Summary
 from .pdftext import EXTRACTOR_VERSION, Extractor, paper_text
-from .store import STATE, Workspace, body_hash, format_body, format_link_body, is_edited, load_item, split_notes
+from .store import (STATE, IssueExists, Workspace, body_hash, format_body, format_link_body, is_edited, load_item,
+                    split_notes)
 from .offline import OfflineSummarizer
 from .summarize import LLMSummarizer, build_messages, load_prompts
 
@@ -282,8 +283,11 @@ class AddPipeline:
         if not dry_run:  # a dry run writes nothing, not even a lock file
             with self.workspace.lock(issue):  # two `digest add --issue new` at once create it once
                 if not self.workspace.issue_exists(issue):
-                    self.workspace.create_issue(issue)
-                    self.reporter.notice(f"created issue {issue}")
+                    try:
+                        self.workspace.create_issue(issue)
+                        self.reporter.notice(f"created issue {issue}")
+                    except IssueExists:
+                        pass  # `digest new` made it a moment ago: add to it
         todo: list[ArxivId] = []
         refreshing: list[ArxivId] = []
         for arxiv_id in ids:
