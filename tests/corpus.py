@@ -97,6 +97,14 @@ def paper(stem: str):
 
 
 @cache
+def layout(stem: str, engine: str = "pdfium"):
+    """The positioned lines the engine reads off a corpus paper, before cleaning (once per session)."""
+    from digestcli.pdfread import read_pdf
+
+    return read_pdf(pdf_bytes(stem), engine)
+
+
+@cache
 def extracted(stem: str, engine: str = "pdfium"):
     from digestcli.pdftext import extract_pdf
 

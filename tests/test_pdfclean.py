@@ -18,14 +18,14 @@ import pytest
 
 import corpus
 from digestcli.pdfclean import (STAMP, clean_chars, clean_document, drop_garbage, join_lines, remove_citations)
-from digestcli.pdfread import Document, Line, PageLayout, read_pdf
+from digestcli.pdfread import Document, Line, PageLayout
 
 ENGINES = ["pdfium", "pypdf"]
 needs_corpus = corpus.needs_corpus()
 
 
 def raw_lines(stem: str, engine: str, page: int | None = None) -> list[str]:
-    document = read_pdf(corpus.pdf_bytes(stem), engine)
+    document = corpus.layout(stem, engine)
     return [line.text for p in document.pages if page is None or p.number == page for line in p.lines]
 
 
@@ -194,7 +194,7 @@ def test_table_rows_stay_out_of_prose_and_in_the_page_text(engine: str) -> None:
                                         ("2310.04406v2", "Preprint")])
 @pytest.mark.parametrize("engine", ENGINES)
 def test_running_heads_are_nowhere_in_the_text(stem: str, head: str, engine: str) -> None:
-    document = read_pdf(corpus.pdf_bytes(stem), engine)
+    document = corpus.layout(stem, engine)
     assert sum(1 for page in document.pages if any(line.text == head for line in page.lines)) >= 10
 
     done = corpus.extracted(stem, engine)
@@ -236,7 +236,7 @@ def test_columns_read_left_then_right_even_when_the_engine_interleaves_them() ->
     """No engine mixes the columns of the corpus's two-column papers; an engine that reads
     line by line across the page would. BERT's first page, its lines put in that order, reads
     the same as the engine's own order."""
-    document = read_pdf(corpus.pdf_bytes("1810.04805v2"), "pdfium")
+    document = corpus.layout("1810.04805v2", "pdfium")
     first = document.pages[0]
     interleaved = replace(first, lines=tuple(sorted(first.lines, key=lambda line: (round(line.bottom), line.x0))))
     assert _hops(interleaved) > 20  # the left and right columns now alternate line by line
