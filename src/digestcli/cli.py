@@ -19,6 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DigestError, WorkspaceError
+from .progress import echo_err
 from .sanitize import terminal_text, without_controls
 
 EXIT_ERROR = 1
@@ -28,9 +29,7 @@ _state = {"debug": False}
 
 
 def _err(message: str) -> None:
-    from .redaction import redact
-
-    typer.echo(redact(terminal_text(redact(message))), err=True)  # no key, no escape sequences from outside
+    echo_err(message)  # no key, no escape sequences from outside
 
 
 def _debug_traceback(ctx: typer.Context, error: BaseException) -> None:

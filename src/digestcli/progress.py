@@ -36,15 +36,23 @@ def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[floa
     return (tokens_in * rates[0] + tokens_out * rates[1]) / 1_000_000
 
 
-def _err(message: str) -> None:
-    typer.echo(redact(terminal_text(redact(message))), err=True)  # no key, no escape sequences from outside
+def shown(text: str) -> str:
+    """Text bound for the terminal as one line: no API key, no escape sequence from a title or a server.
+    (Redacted before and after, so a key split by a control character or a line break is caught too.)"""
+    return redact(terminal_text(redact(text)))
+
+
+def echo_err(message: str) -> None:
+    """One line on stderr, as every digest message is written."""
+    typer.echo(shown(message), err=True)
+
 
 
 def _rich(text: str) -> str:
-    """Outside text for a rich console: one line, no key, no escape sequences, no rich markup of its own."""
+    """Outside text for a rich console: ``shown``, and no rich markup of its own."""
     from rich.markup import escape
 
-    return escape(redact(terminal_text(redact(text))))
+    return escape(shown(text))
 
 
 class LineReporter:
@@ -60,21 +68,21 @@ class LineReporter:
         separator = " " if stage == "saved" else " ("
         closing = "" if stage == "saved" else ")"
         with self._lock:
-            _err(f"{paper}: {stage}" + (f"{separator}{detail}{closing}" if detail else ""))
+            echo_err(f"{paper}: {stage}" + (f"{separator}{detail}{closing}" if detail else ""))
 
     def warn(self, message: str) -> None:
         with self._lock:
-            _err(f"digest: warning: {message}")
+            echo_err(f"digest: warning: {message}")
 
     def fail(self, message: str) -> None:
         with self._lock:
-            _err(f"digest: error: {message}")
+            echo_err(f"digest: error: {message}")
 
     def notice(self, message: str) -> None:
         with self._lock:
             if message not in self._said:
                 self._said.add(message)
-                _err(f"digest: {message}")
+                echo_err(f"digest: {message}")
 
     def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
         pass  # the closing summary line gives the totals
@@ -101,7 +109,6 @@ class RichReporter:
         self._live.start()
 
     def _table(self) -> Any:
-        from rich.markup import escape
         from rich.table import Table
 
         table = Table(box=None, show_header=False, pad_edge=False)
@@ -123,7 +130,7 @@ class RichReporter:
 
     def stage(self, paper: str, stage: str, detail: str = "") -> None:
         with self._lock:
-            self.rows[paper] = (stage, redact(detail))
+            self.rows[paper] = (stage, detail)  # shown through _rich, redacted there
             self._update()
 
     def warn(self, message: str) -> None:
@@ -143,7 +150,7 @@ class RichReporter:
         with self._lock:
             if message not in self._said:
                 self._said.add(message)
-                self.console.print(f"digest: {redact(terminal_text(message))}", markup=False, highlight=False)
+                self.console.print(f"digest: {shown(message)}", markup=False, highlight=False)
 
     def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
         with self._lock:
