@@ -56,7 +56,7 @@ def validate_issue_name(name: str) -> str:
 def format_body(fields: SummaryFields, notes: str = "") -> str:
     """An item body: the summary fields (fetched or generated text, comments removed), the notes
     marker, then the person's notes verbatim."""
-    f = {name: _outside(value) if isinstance(value, str) else value for name, value in fields.model_dump().items()}
+    f = {name: _outside(getattr(fields, name)) for name in ("tldr", "whats_new", "how_it_works", "results")}
     insights = "\n".join(f"- {_outside(insight)}" for insight in fields.key_insights)
     generated = (
         f"{f['tldr']}\n\n"
