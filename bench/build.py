@@ -21,8 +21,8 @@ NETWORK = ("httpx", "httpcore", "openai", "anyio", "ssl", "urllib3", "requests",
 
 
 def make_issue(root: Path, count: int) -> None:
-    from digestcli.models import Item
-    from digestcli.store import Workspace, body_hash, format_body
+    from digestcli.items import Item, body_hash, format_body
+    from digestcli.store import Workspace
     from digestcli.models import SummaryFields
 
     workspace = Workspace.create(root, "Bench Digest")

@@ -19,7 +19,8 @@ from digestcli import links
 from digestcli.links import item_key, parse_page
 from digestcli.models import ArxivId
 from digestcli.offline import short_name
-from digestcli.store import NOTES_MARKER, Workspace, load_item
+from digestcli.items import NOTES_MARKER, load_item
+from digestcli.store import Workspace
 from fakes import FakePaper, FakeWeb, Reply
 from papers import LLAVA, MEZO, llava_pdf, mezo_pdf
 from test_cli import digest, error_lines
@@ -124,7 +125,7 @@ def test_an_item_named_by_an_earlier_version_is_still_found(workspace: Path, web
 
 
 def _legacy_link_item(url: str):
-    from digestcli.models import Item
+    from digestcli.items import Item
 
     body = f"An old description.\n\n{NOTES_MARKER}\n"
     meta = {"title": "First talk", "section": "Pointers", "kind": "video", "url": url, "emoji": "📹",

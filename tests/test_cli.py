@@ -24,7 +24,7 @@ from typer.testing import CliRunner, Result
 from conftest import GOOD_SUMMARY
 from digestcli import __version__
 from digestcli.cli import app
-from digestcli.store import NOTES_MARKER, body_hash, load_item
+from digestcli.items import NOTES_MARKER, body_hash, load_item
 from papers import LLAVA, MEZO
 
 UNKNOWN_ID = "2305.99999"  # well-formed, but the fake arXiv does not have it

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from conftest import GOOD_SUMMARY
 from digestcli.cli import app
-from digestcli.store import NOTES_MARKER
+from digestcli.items import NOTES_MARKER
 from fakes import FakePaper, FakeWeb, chat_completion
 from papers import make_pdf
 

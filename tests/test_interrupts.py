@@ -24,7 +24,8 @@ import pytest
 from bombs import slow_pdf
 from conftest import GOOD_SUMMARY
 from digestcli.files import TEMP_PREFIX
-from digestcli.store import Workspace, load_item
+from digestcli.items import load_item
+from digestcli.store import Workspace
 from fakes import FakeArxiv, FakeOpenAI, Reply, chat_completion, child_env
 from papers import numbered_papers
 

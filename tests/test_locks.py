@@ -25,7 +25,8 @@ import pytest
 
 from conftest import GOOD_SUMMARY
 from digestcli import store
-from digestcli.store import Workspace, load_item
+from digestcli.items import load_item
+from digestcli.store import Workspace
 from fakes import FakeArxiv, FakeOpenAI, Reply, atom_feed, chat_completion, child_env
 from papers import LLAVA, MEZO, numbered_papers
 from test_cli import digest, error_lines, item_file

@@ -21,7 +21,7 @@ from bombs import inflating_pdf, slow_pdf
 from digestcli.config import load_settings
 from digestcli.errors import ConfigError, PdfError
 from digestcli.pdftext import Extractor, extract_pdf
-from digestcli.store import load_item
+from digestcli.items import load_item
 from papers import LLAVA, MEZO, mezo_pdf
 from test_cli import item_file
 

@@ -18,9 +18,10 @@ from conftest import GOOD_SUMMARY
 
 from digestcli.config import DEFAULT_SECTIONS
 from digestcli.errors import ConfigError
-from digestcli.models import IssueInfo, Item, SummaryFields
+from digestcli.items import ISSUE_FILE, Item, format_body
+from digestcli.models import IssueInfo, SummaryFields
 from digestcli.render import post_filename, reading_minutes, render_issue
-from digestcli.store import ISSUE_FILE, Workspace, format_body
+from digestcli.store import Workspace
 
 GOLDEN = Path(__file__).parent / "golden" / "newsletter.md"
 ISSUE = "issue-3"

@@ -123,7 +123,7 @@ def test_model_obeying_a_hostile_paper_cannot_change_the_newsletter(workspace: P
 
 
 def test_author_notes_are_rendered_verbatim(workspace: Path, fake_arxiv, fake_openai) -> None:
-    from digestcli.store import NOTES_MARKER
+    from digestcli.items import NOTES_MARKER
 
     assert digest("add", "2305.17333").exit_code == 0
     path = workspace / "issues" / "issue-1" / "2305.17333.md"

@@ -17,16 +17,9 @@ from conftest import GOOD_SUMMARY
 from digestcli.config import ARXIV_API_MIN_INTERVAL, CONFIG_NAME, find_workspace, load_settings
 from digestcli.errors import ConfigError, DigestError, WorkspaceError
 from digestcli.files import TEMP_PREFIX, write_atomic
-from digestcli.models import Item, SummaryFields
-from digestcli.store import (
-    ISSUE_FILE,
-    NOTES_MARKER,
-    Workspace,
-    format_body,
-    load_item,
-    parse_body,
-    validate_issue_name,
-)
+from digestcli.items import ISSUE_FILE, NOTES_MARKER, Item, format_body, load_item, parse_body
+from digestcli.models import SummaryFields
+from digestcli.store import Workspace, validate_issue_name
 
 FIELDS = SummaryFields(**GOOD_SUMMARY)
 BODY_FIELDS = ("tldr", "whats_new", "how_it_works", "key_insights", "results")

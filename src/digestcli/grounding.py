@@ -282,71 +282,7 @@ def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tup
     return verdict
 
 
-# -- the paper text kept for later checks, and an item's verdict --------------------------
-
-
-def text_cache(cache_dir: Any) -> Any:
-    """The cache of papers' texts (JSON per paper version): written by `add`, read by `check` and `build`."""
-    from .files import JsonCache
-
-    return JsonCache(cache_dir / "text")
-
-
-def text_cache_key(versioned_id: str) -> str:
-    """The key of a paper version's text, as the last `digest add` or `check` read it (with
-    whichever PDF engine was set: both clean the same way, and a figure is a figure)."""
-    from .files import stable_hash
-    from .pdftext import EXTRACTOR_VERSION
-
-    return stable_hash({"paper": versioned_id, "extractor": EXTRACTOR_VERSION, "kind": "grounding-text"})
-
-
-def source_record(abstract: str, comment: str, pages: tuple[str, ...]) -> dict[str, Any]:
-    return {"abstract": abstract, "comment": comment, "pages": list(pages)}
-
-
-def source_from_record(record: dict[str, Any]) -> PaperSource:
-    return PaperSource(record.get("abstract", ""), record.get("comment", ""), record.get("pages", []))
-
-
-def item_fields(body: str) -> dict[str, Any]:
-    """The summary fields of an item body as a person may have edited it (notes excluded)."""
-    from .store import parse_body
-
-    parts = parse_body(body)
-    return {k: v for k, v in parts.items() if k != "notes"}
-
-
-def _fields_of(item: Any) -> dict[str, Any]:
-    """The body's fields plus the evidence quotes kept in the provenance."""
-    evidence = (item.meta.get("provenance") or {}).get("evidence") or []
-    return {**item_fields(item.body), "evidence": [str(q) for q in evidence]}
-
-
-def item_verdict(item: Any, cache: Any) -> Verdict | None:
-    """The item's verdict against its paper's text in ``cache`` (a JsonCache), or None when the
-    text is not cached (then the verdict stored at add time is all there is)."""
-    record = cache.get(text_cache_key(str(item.meta.get("arxiv_id") or item.meta.get("doc_id") or "")))
-    if record is None:
-        return None
-    accepted = item.meta.get("accepted_claims") or []
-    return check(_fields_of(item), source_from_record(record), [str(a) for a in accepted])
-
-
-def stored_unverified(item: Any) -> list[str]:
-    grounding = (item.meta.get("provenance") or {}).get("grounding") or {}
-    accepted = {_squash(str(a)) for a in item.meta.get("accepted_claims") or []}
-    return [c for c in grounding.get("unverified", []) if _squash(c.split(": ", 1)[-1]) not in accepted]
-
-
-def unverified_claims(items: list[Any], cache: Any) -> dict[str, list[str]]:
-    """Item key -> its claims not found in the paper: checked again when the paper's text is
-    cached, else as recorded when the item was added."""
-    found: dict[str, list[str]] = {}
-    for item in items:
-        verdict = item_verdict(item, cache)
-        listed = ([f"{c.field}: {c.text}" for c in verdict.unverified] if verdict is not None
-                  else stored_unverified(item))
-        if listed:
-            found[item.key] = listed
-    return found
+def still_unverified(recorded: list[str], accepted: list[str]) -> list[str]:
+    """The claims recorded as not found ("field: claim") that the author has not accepted since."""
+    taken = {_squash(a) for a in accepted}
+    return [c for c in recorded if _squash(c.split(": ", 1)[-1]) not in taken]

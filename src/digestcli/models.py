@@ -138,24 +138,6 @@ class Summary:
 
 
 @dataclass
-class Item:
-    """One entry of a newsletter issue: front matter + editable body."""
-
-    key: str  # file stem, e.g. "2305.17333"
-    meta: dict[str, Any]
-    body: str
-    path: str = ""
-
-    @property
-    def title(self) -> str:
-        return str(self.meta.get("title") or self.key)
-
-    @property
-    def section(self) -> str:
-        return str(self.meta.get("section") or "Research")
-
-
-@dataclass
 class IssueInfo:
     name: str
     title: str

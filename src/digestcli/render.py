@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .models import IssueInfo, Item
+from .items import Item, parse_body
+from .models import IssueInfo
 from .sanitize import inline_text, plain_value, safe_url
-from .store import parse_body
 
 WORDS_PER_MINUTE = 200
 
@@ -61,12 +61,12 @@ TOPICS = {
 }
 
 
-def topic_of(meta: dict[str, Any], overrides: dict[str, str] | None = None) -> str:
+def topic_of(item: Item, overrides: dict[str, str] | None = None) -> str:
     """The item's own `topic`, else the topic of its first mapped arXiv category."""
-    if meta.get("topic"):
-        return str(meta["topic"])
+    if item.topic:
+        return item.topic
     mapping = {**TOPICS, **(overrides or {})}
-    categories = [str(c) for c in meta.get("categories") or []]
+    categories = item.categories
     for category in categories:
         if category in mapping:
             return mapping[category]
@@ -79,8 +79,8 @@ def _anchor(item: Item) -> str:
     return slugify(item.title, max_length=60) or slugify(item.key)
 
 
-def _stars(value: Any) -> str:
-    if not isinstance(value, int) or value <= 0:
+def _stars(value: int | None) -> str:
+    if value is None or value <= 0:
         return ""
     return f"{value / 1000:.1f}k" if value >= 1000 else str(value)
 
@@ -102,40 +102,33 @@ def to_render_item(item: Item) -> RenderItem:
     value inert (see ``_finalize``) except digest's own, marked ``Own``: URLs that passed
     ``safe_url``, the link's emoji, label and stars, and the author's notes, which are theirs."""
     parts = parse_body(item.body)
-    meta = item.meta
-    kind = _LINKS.get(str(meta.get("kind")), _LINKS["link"])
+    kind = _LINKS.get(item.kind, _LINKS["link"])
     return RenderItem(
         key=item.key,
         title=item.title,
-        short_name=plain_value(str(meta.get("short_name") or item.title)),
-        paper_url=Own(safe_url(str(meta.get("paper_url") or ""))),
-        code_url=Own(safe_url(str(meta.get("code_url") or ""))),
+        short_name=plain_value(item.short_name or item.title),
+        paper_url=Own(safe_url(item.paper_url)),
+        code_url=Own(safe_url(item.code_url)),
         tldr=parts["tldr"],
         whats_new=parts["whats_new"],
         how_it_works=parts["how_it_works"],
         key_insights=list(parts["key_insights"]),
         results=parts["results"],
         notes=Own(parts["notes"]),
-        meta=meta,
-        quote=str(meta.get("quote") or ""),
-        link_url=Own(safe_url(str(meta.get("url") or "")) if not meta.get("paper_url") else ""),
+        meta=item.meta,  # for a workspace's own templates
+        quote=item.quote,
+        link_url=Own(safe_url(item.url) if not item.paper_url else ""),
         emoji=Own(kind[0]),
         link_label=Own(kind[1]),
-        stars=Own(_stars(meta.get("stars"))),
-        authors=_strings(meta.get("authors")),
-        published=str(meta.get("published") or "")[:10],
-        year=str(meta.get("published") or "")[:4],
-        topic=topic_of(meta),
-        starred=meta.get("starred") is True,
-        abstract=str(meta.get("abstract") or ""),
+        stars=Own(_stars(item.stars)),
+        authors=item.authors,
+        published=item.published[:10],
+        year=item.published[:4],
+        topic=topic_of(item),
+        starred=item.starred,
+        abstract=item.abstract,
         first_sentence=_first_sentence(parts["tldr"]),
     )
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, (list, tuple)):
-        return [str(entry) for entry in value if entry is not None]
-    return [str(value)] if value not in (None, "") else []
 
 
 def _image_url(value: str) -> str:
@@ -160,12 +153,7 @@ def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSect
         groups.setdefault(item.section, []).append(item)
 
     def item_key(item: Item) -> tuple[Any, ...]:
-        order = item.meta.get("order")
-        provenance = item.meta.get("provenance") or {}
-        # "queued" is when and where in its command a paper was asked for: a batch summarized
-        # concurrently still renders in the order it was given.
-        when = str(provenance.get("queued") or provenance.get("created", ""))
-        return (order if isinstance(order, int) else math.inf, when, item.key)
+        return (math.inf if item.order is None else item.order, item.queued, item.key)
 
     names = sorted(groups, key=lambda name: (rank.get(name, len(rank)), name))
     sections = []
@@ -204,8 +192,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
 
     grouped = order_items(items, sections)
     for section in grouped:
-        for entry in section.items:
-            entry.topic = topic_of(entry.meta, topics)
+        for entry, source in zip(section.items, section.source_items):
+            entry.topic = topic_of(source, topics)
     papers = [i for s in grouped for i in s.items if not i.link_url]  # the summary names papers, not links
     short_names = [i.short_name for i in papers or [i for s in grouped for i in s.items]]
     description = issue.description or default_description or _first_sentence(issue.intro) or (

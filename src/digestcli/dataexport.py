@@ -11,9 +11,8 @@ import json
 import re
 from typing import Any
 
-from .models import Item
+from .items import Item, parse_body
 from .sanitize import safe_url, without_controls
-from .store import parse_body
 
 FORMATS = ("json", "bibtex", "csv")
 CSV_COLUMNS = ("id", "title", "authors", "published", "section", "paper_url", "code_url", "tldr")
@@ -24,17 +23,16 @@ def records(items: list[Item]) -> list[dict[str, Any]]:
     out = []
     for item in items:
         parts = parse_body(item.body)
-        meta = item.meta
         out.append({
-            "id": str(meta.get("arxiv_id") or meta.get("url") or item.key),
+            "id": item.arxiv_id or item.url or item.key,
             "title": item.title,
-            "authors": [str(a) for a in meta.get("authors") or []],
-            "published": str(meta.get("published") or ""),
-            "categories": [str(c) for c in meta.get("categories") or []],
+            "authors": item.authors,
+            "published": item.published,
+            "categories": item.categories,
             "section": item.section,
-            "paper_url": str(meta.get("paper_url") or meta.get("url") or ""),
-            "code_url": str(meta.get("code_url") or ""),
-            "doi": str(meta.get("doi") or ""),
+            "paper_url": item.paper_url or item.url,
+            "code_url": item.code_url,
+            "doi": item.doi,
             **{name: parts[name] for name in ("tldr", "whats_new", "how_it_works", "key_insights", "results")},
             "notes": parts["notes"],
         })

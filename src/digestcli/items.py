@@ -1,0 +1,422 @@
+"""The item file format: the one module that knows front-matter keys, body labels, the notes marker
+and the body hash.
+
+An item is Markdown with YAML front matter (metadata and provenance) and a body a person edits by
+hand. Everything else reads and writes items through the names here. Never does I/O of its own
+beyond front_matter.py, never touches the network.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import front_matter
+from .errors import WorkspaceError
+from .files import sha256_hex
+from .models import IssueInfo
+from .sanitize import without_comments, without_controls
+
+if TYPE_CHECKING:
+    from .models import Paper, PaperText, Summary
+    from .schema import SummaryFields
+
+ISSUE_FILE = "_issue.md"
+ISSUE_INTRO_PROMPT = "<!-- The intro paragraph of this issue: write it here. -->"
+DEFAULT_SECTION = "Research"
+
+
+@dataclass
+class Item:
+    """One entry of a newsletter issue: front matter + editable body, read through typed names."""
+
+    key: str  # file stem, e.g. "2305.17333"
+    meta: dict[str, Any]
+    body: str
+    path: str = ""
+
+    def _text(self, name: str) -> str:
+        value = self.meta.get(name)
+        return "" if value is None else str(value)
+
+    def _texts(self, name: str) -> list[str]:
+        value = self.meta.get(name)
+        if isinstance(value, (list, tuple)):
+            return [str(entry) for entry in value if entry is not None]
+        return [str(value)] if value not in (None, "") else []
+
+    @property
+    def _provenance(self) -> dict[str, Any]:
+        value = self.meta.get("provenance")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def title(self) -> str:
+        return self._text("title") or self.key
+
+    @property
+    def section(self) -> str:
+        return self._text("section") or DEFAULT_SECTION
+
+    short_name = property(lambda self: self._text("short_name"))
+    arxiv_id = property(lambda self: self._text("arxiv_id"))
+    paper_url = property(lambda self: self._text("paper_url"))
+    code_url = property(lambda self: self._text("code_url"))
+    url = property(lambda self: self._text("url"))  # a link item's address
+    kind = property(lambda self: self._text("kind"))  # a link item's kind: repository, video, article, link
+    quote = property(lambda self: self._text("quote"))
+    published = property(lambda self: self._text("published"))
+    abstract = property(lambda self: self._text("abstract"))
+    doi = property(lambda self: self._text("doi"))
+    topic = property(lambda self: self._text("topic"))
+    authors = property(lambda self: self._texts("authors"))
+    categories = property(lambda self: self._texts("categories"))
+    accepted_claims = property(lambda self: self._texts("accepted_claims"))
+    backend = property(lambda self: str(self._provenance.get("backend") or ""))
+    evidence = property(lambda self: [str(q) for q in self._provenance.get("evidence") or []])
+
+    @property
+    def source_id(self) -> str:
+        """The versioned arXiv id, or the id of a paper read from another PDF address."""
+        return self._text("arxiv_id") or self._text("doc_id")
+
+    @property
+    def address(self) -> str:
+        """The resource the item records: the link's or the paper's address."""
+        return self._text("url") or self._text("paper_url")
+
+    @property
+    def stars(self) -> int | None:
+        value = self.meta.get("stars")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def starred(self) -> bool:
+        return self.meta.get("starred") is True
+
+    @property
+    def order(self) -> int | None:
+        value = self.meta.get("order")
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def queued(self) -> str:
+        """When and where in its command the item was asked for (else when it was made): a batch
+        summarized concurrently still sorts in the order it was given."""
+        return str(self._provenance.get("queued") or self._provenance.get("created", ""))
+
+    @property
+    def recorded_unverified(self) -> list[str]:
+        """The claims that grounding could not find when the item was made."""
+        grounding = self._provenance.get("grounding") or {}
+        return [str(c) for c in grounding.get("unverified", [])] if isinstance(grounding, dict) else []
+
+    @property
+    def is_edited(self) -> bool:
+        """True when the body differs from what digest wrote (a person edited it)."""
+        written = self._provenance.get("body_hash")
+        return bool(written) and body_hash(self.body) != written
+
+    def summary_fields(self) -> dict[str, Any]:
+        """The summary fields of the body as a person may have edited it, notes excluded."""
+        return {k: v for k, v in parse_body(self.body).items() if k != "notes"}
+
+    def with_meta(self, **changes: Any) -> Item:
+        """The item with front-matter fields set (None removes one); the body is kept byte for byte."""
+        meta = {k: v for k, v in {**self.meta, **changes}.items() if v is not None}
+        return Item(self.key, meta, self.body, self.path)
+
+    def placed(self, section: str | None = None, order: int | None = None) -> Item:
+        """The item moved to ``section`` and/or to place ``order`` in its section."""
+        changes: dict[str, Any] = {}
+        if section is not None:
+            changes["section"] = section
+        if order is not None:
+            changes["order"] = order
+        return self.with_meta(**changes)
+
+    def with_star(self, on: bool) -> Item:
+        return self.with_meta(starred=True if on else None)
+
+    def with_paper(self, paper: Paper) -> Item:
+        """The item with the metadata arXiv gives (what --refresh updates); the summary is untouched."""
+        return Item(self.key, {**self.meta, **paper_meta(paper)}, self.body, self.path)
+
+
+# -- the body ---------------------------------------------------------------------------------
+
+LABELS = {
+    "whats_new": "What's new",
+    "how_it_works": "How it works",
+    "key_insights": "Key insights",
+    "results": "Results",
+}
+LINK_PROMPT = "<!-- What is this link about? Write it here. -->"
+NOTES_MARKER = "<!-- Your notes go below this line; digest publishes them verbatim and never rewrites them. -->"
+# Only digest writes the marker, on a line of its own, and every fetched or generated text it writes
+# into a body has its HTML comments removed first (format_body): no paper, page or model can forge it.
+_NOTES_LINE = re.compile(rf"^[ \t]*{re.escape(NOTES_MARKER)}[ \t\r]*$", re.M)  # an editor may indent it
+_LABEL_LINE = re.compile(r"^\*\*(What['’]s new|How it works|Key insights|Results):\*\*[ \t]*", re.I | re.M)
+
+
+def format_body(fields: SummaryFields, notes: str = "") -> str:
+    """An item body: the summary fields (fetched or generated text, comments removed), the notes
+    marker, then the person's notes verbatim."""
+    f = {name: _outside(getattr(fields, name)) for name in ("tldr", "whats_new", "how_it_works", "results")}
+    insights = "\n".join(f"- {_outside(insight)}" for insight in fields.key_insights)
+    generated = (
+        f"{f['tldr']}\n\n"
+        f"**{LABELS['whats_new']}:** {f['whats_new']}\n\n"
+        f"**{LABELS['how_it_works']}:** {f['how_it_works']}\n\n"
+        f"**{LABELS['key_insights']}:**\n{insights}\n\n"
+        f"**{LABELS['results']}:** {f['results']}"
+    )
+    return _with_notes(generated, notes)
+
+
+def format_link_body(description: str, notes: str = "") -> str:
+    """A link item's body: the page's description (comments removed) or a prompt to write one."""
+    description = " ".join(_outside(description).split())
+    return _with_notes(description or LINK_PROMPT, notes)
+
+
+def _outside(text: str) -> str:
+    """Fetched or generated text as an item keeps it: no control characters, no HTML comments."""
+    return without_comments(without_controls(text))
+
+
+def _with_notes(generated: str, notes: str) -> str:
+    body = f"{generated.strip()}\n\n{NOTES_MARKER}\n"
+    return body + (notes.strip("\n") + "\n" if notes.strip() else "")
+
+
+def split_notes(body: str) -> tuple[str, str]:
+    """(the summary part, the person's notes) of an item body, split at digest's marker line."""
+    match = _NOTES_LINE.search(body)
+    if not match:
+        return body, ""
+    return body[: match.start()], body[match.end():].strip("\n")
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    """Fields of an item body as a person may have edited it; unknown text stays with its field."""
+    body, notes = split_notes(body)
+    parts: dict[str, Any] = {"tldr": "", "whats_new": "", "how_it_works": "", "key_insights": [], "results": ""}
+    matches = list(_LABEL_LINE.finditer(body))
+    parts["tldr"] = body[: matches[0].start()].strip() if matches else body.strip()
+    names = {label.lower(): name for name, label in LABELS.items()}
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(body)
+        name = names[match.group(1).lower().replace("’", "'")]
+        value = body[match.end() : end].strip()
+        if name == "key_insights":
+            lines = [line.strip() for line in value.splitlines() if line.strip()]
+            bullets = [line[2:].strip() for line in lines if line[:2] in ("- ", "* ")]
+            parts[name] = bullets if bullets and len(bullets) == len(lines) else ([value] if value else [])
+        else:
+            parts[name] = value
+    parts["notes"] = notes
+    return parts
+
+
+# -- front-matter values ---------------------------------------------------------------------
+
+TEXT = "text"
+TEXTS = "a list of texts"
+MAPPING = "a mapping"
+WHOLE = "a whole number"
+FLAG = "true or false"
+
+# The front-matter fields digest reads (items and _issue.md), and what each must hold. Other fields are kept as
+# they are and never read. A scalar where text is expected becomes text (YAML reads `published: 2023-05-26` as
+# a date, `title: 2023` as a number); a scalar where a list is expected becomes a list of one.
+ITEM_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(("title", "paper_title", "short_name", "section", "arxiv_id", "doc_id", "published", "updated",
+                     "primary_category", "paper_url", "pdf_url", "code_url", "comment", "abstract", "journal_ref",
+                     "doi", "quote", "url", "kind", "emoji", "topic", "date", "description", "image"), TEXT),
+    **dict.fromkeys(("authors", "categories", "accepted_claims", "tags"), TEXTS),
+    "order": WHOLE,
+    "stars": WHOLE,
+    "starred": FLAG,
+    "provenance": {
+        **dict.fromkeys(("backend", "model", "created", "queued", "body_hash", "batch"), TEXT),
+        "evidence": TEXTS,
+        "grounding": {"unverified": TEXTS},
+    },
+}
+
+
+def validate_meta(path: Path | str, meta: dict[str, Any], fields: dict[str, Any] = ITEM_FIELDS,
+                  prefix: str = "") -> dict[str, Any]:
+    """``meta`` with every field digest reads made well-typed, or one WorkspaceError naming the file and field."""
+    checked = dict(meta)
+    for name, kind in fields.items():
+        value = meta.get(name)
+        if value is None:
+            continue
+        field = f"{prefix}{name}"
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                raise _wrong(path, field, MAPPING, value)
+            checked[name] = validate_meta(path, value, kind, f"{field}.")
+        elif kind == TEXT:
+            checked[name] = _text(path, field, value)
+        elif kind == TEXTS:
+            values = value if isinstance(value, list) else [value]
+            checked[name] = [_text(path, field, v, TEXTS) for v in values if v is not None]
+        elif kind == WHOLE:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _wrong(path, field, WHOLE, value)
+            checked[name] = value
+        elif kind == FLAG and not isinstance(value, bool):
+            raise _wrong(path, field, FLAG, value)
+    return checked
+
+
+def _text(path: Path | str, field: str, value: Any, kind: str = TEXT) -> str:
+    from datetime import date
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, date)):  # bool is an int
+        return str(value)
+    raise _wrong(path, field, kind, value, inside=kind == TEXTS)
+
+
+def _wrong(path: Path | str, field: str, kind: str, value: Any, inside: bool = False) -> WorkspaceError:
+    got = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)[:40]
+    where = " inside the list" if inside else ""
+    return WorkspaceError(f"{path}: front-matter field '{field}' must be {kind}, got {got}{where}; fix it by hand")
+
+
+def body_hash(body: str) -> str:
+    """The hash digest records of a body it wrote, to tell later whether a person edited it."""
+    return sha256_hex(body.strip())[:16]
+
+
+# -- front matter digest writes ---------------------------------------------------------------
+
+
+def now_stamp() -> str:
+    """Milliseconds keep the order of a batch when build sorts by creation time."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def paper_meta(paper: Paper) -> dict[str, Any]:
+    """Front-matter fields that come from arXiv alone (what --refresh updates)."""
+    if paper.source != "arxiv":
+        return {"title": paper.title, "doc_id": paper.id.base, "authors": list(paper.authors),
+                "published": paper.published, "paper_url": paper.abs_url, "pdf_url": paper.pdf_url,
+                "abstract": paper.abstract}
+    return {
+        "title": paper.title,
+        "arxiv_id": paper.id.versioned,
+        "authors": list(paper.authors),
+        "published": paper.published,
+        "updated": paper.updated,
+        "primary_category": paper.primary_category,
+        "categories": list(paper.categories),
+        "paper_url": f"https://arxiv.org/abs/{paper.id.base}",
+        "pdf_url": f"https://arxiv.org/pdf/{paper.id.versioned}",
+        "comment": paper.comment,
+        "abstract": paper.abstract,
+        "journal_ref": paper.journal_ref,
+        "doi": paper.doi,
+    }
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a paper item was made, beyond the summary itself."""
+
+    context_tokens: int
+    tokenizer: str
+    extractor_version: str
+    queued: str = ""
+    grounding: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None  # e.g. the Batch API batch it came from
+
+
+def paper_item(paper: Paper, text: PaperText, summary: Summary, code_url: str, notes: str,
+               made: Provenance, *, section: str = "", title: str = "", quote: str = "") -> Item:
+    """A paper's item: arXiv's metadata, the summary as an editable body, the notes kept below the
+    marker, and how it was made. ``title`` is the author's own heading for it."""
+    fields = summary.fields
+    body = format_body(fields, notes)
+    provenance: dict[str, Any] = {
+        "backend": summary.backend,
+        "model": summary.model,
+        "prompt_hash": summary.prompt_hash,
+        "input_tokens": summary.usage.input_tokens,
+        "output_tokens": summary.usage.output_tokens,
+        "context_tokens": made.context_tokens,
+        "tokenizer": made.tokenizer,
+        "text_source": text.source,
+        "source_text_hash": text.text_hash[:16],
+        "extractor_version": made.extractor_version,
+        "pdf_engine": text.engine,
+        "created": now_stamp(),
+        "body_hash": body_hash(body),
+        "evidence": list(fields.evidence),  # quotes the model gave for its figures (checked by grounding)
+    }
+    meta: dict[str, Any] = {"title": paper.title, "short_name": fields.short_name,
+                            "section": section or DEFAULT_SECTION, **paper_meta(paper), "code_url": code_url,
+                            "provenance": provenance}
+    if title:
+        meta = {"title": title, "paper_title": paper.title, **{k: v for k, v in meta.items() if k != "title"}}
+    if quote:
+        meta["quote"] = quote
+    if made.queued:
+        provenance["queued"] = made.queued  # keeps the command's order when build sorts
+    provenance.update(made.extra or {})
+    if made.grounding is not None:
+        provenance["grounding"] = made.grounding
+    return Item(paper.id.filename, meta, body)
+
+
+def link_item(key: str, info: Any, notes: str, *, section: str = "", title: str = "", quote: str = "") -> Item:
+    """A link's item (``info`` a links.LinkInfo): its page's title and description, filed by kind."""
+    meta: dict[str, Any] = {"title": title or info.title, "section": section or info.section,
+                            "kind": info.kind, "url": info.url, "emoji": info.emoji}
+    if info.stars is not None:
+        meta["stars"] = info.stars
+    if quote:
+        meta["quote"] = quote
+    body = format_link_body(info.description, notes)
+    meta["provenance"] = {"backend": "link", "fetched": not info.warning, "created": now_stamp(),
+                          "body_hash": body_hash(body)}
+    return Item(key, meta, body)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def dump_item(item: Item) -> str:
+    return front_matter.dump(item.meta, item.body)
+
+
+def load_item(path: Path) -> Item:
+    """An item file with its front matter checked field by field (see ``validate_meta``)."""
+    meta, body = front_matter.read(path)
+    return Item(key=path.stem, meta=validate_meta(path, meta), body=body, path=str(path))
+
+
+def dump_issue(info: IssueInfo) -> str:
+    meta = {"title": info.title, "date": info.date, "description": info.description,
+            "tags": list(info.tags), "image": info.image}
+    return front_matter.dump(meta, info.intro or ISSUE_INTRO_PROMPT)
+
+
+def load_issue_file(path: Path, name: str) -> IssueInfo:
+    item = load_item(path)
+    intro = item.body.strip()
+    if intro.startswith("<!--") and intro.endswith("-->"):
+        intro = ""
+    return IssueInfo(name=name, title=item._text("title") or name, date=item._text("date"),
+                     description=item._text("description"), tags=item._texts("tags"), intro=intro,
+                     image=item._text("image"))
