@@ -18,7 +18,7 @@ def main() -> None:
     from digestcli.budget import TokenCounter, select_context
     from digestcli.models import ArxivId, Paper
     from digestcli.pdftext import paper_text
-    from digestcli.summarize import build_messages, load_prompts
+    from digestcli.prompts import build_messages, load_prompts
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=8000)

@@ -24,7 +24,9 @@ from digestcli.budget import TokenCounter, select_context
 from digestcli.errors import LLMError
 from digestcli.models import ArxivId, Context, Paper, PaperText
 from digestcli.pdftext import paper_text
-from digestcli.summarize import FIELD_NAMES, LLMSummarizer, Prompts, load_prompts
+from digestcli.llm import LLMSummarizer
+from digestcli.prompts import Prompts, load_prompts
+from digestcli.summarize import FIELD_NAMES
 
 API_KEY = "sk-test"
 CONTEXT_BUDGET = 3000

@@ -84,9 +84,19 @@ class Settings:
     def use_llm(self) -> bool:
         return bool(self.api_key) and not self.offline
 
+    @property
+    def backend(self) -> str:
+        """The summarizer backend (a key of summarize.BACKENDS)."""
+        return "openai" if self.use_llm else "offline"
+
     def with_flags(self, **flags: Any) -> "Settings":
-        """Apply command-line flags; None means 'not given'."""
-        return replace(self, **{k: v for k, v in flags.items() if v is not None})
+        """Apply command-line flags (None means 'not given'), each checked like the same setting in
+        digest.toml: one range per setting, whatever its source."""
+        given = {k: v for k, v in flags.items() if v is not None}
+        for name, value in given.items():
+            if name in _RANGES:
+                _in_range(name, value, f"--{_FLAGS.get(name, name)}")
+        return replace(self, **given)
 
 
 def find_workspace(start: Path) -> Path | None:
@@ -175,6 +185,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "extract_timeout": (0, 86_400),
     "extract_memory_mb": (0, 1_048_576),
 }
+
+
+_FLAGS = {"input_budget": "budget"}  # Settings field -> its command-line flag, where the names differ
 
 
 def _in_range(name: str, value: float, where: str) -> float:
@@ -303,13 +316,9 @@ def _polite(settings: Settings) -> Settings:
         raise ConfigError(f"PDF engine must be {' or '.join(repr(e) for e in ENGINES)}, got {settings.pdf_engine!r}")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
-    if not 1 <= settings.jobs <= 64:
-        raise ConfigError(f"jobs must be between 1 and 64, got {settings.jobs}")
     if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
         raise ConfigError(f"PDF memory cap must be at least {MIN_EXTRACT_MEMORY_MB} MB (0: none), "
                           f"got {settings.extract_memory_mb}")
-    if settings.input_budget < 500:
-        raise ConfigError(f"input budget of {settings.input_budget} tokens is too small (minimum 500)")
     return replace(settings, **changes) if changes else settings
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from itertools import combinations
+from typing import Any
 
-from .models import Paper, PaperText, Summary, Usage
+from .models import Context, Paper, PaperText, Summary, Usage
 from .pdfclean import math_share, prose_text
+from .summarize import Request
 from .text import split_sentences
 
 TLDR_WORDS = 50  # a TL;DR a reader takes in at a glance
@@ -162,13 +164,33 @@ def _short_name(title: str, abstract: str) -> str:
     return " ".join(words[:4]) + ("…" if len(words) > 4 else "")
 
 
+def make(settings: Any, counter: Any, prompts: Any) -> OfflineSummarizer:
+    return OfflineSummarizer()
+
+
 class OfflineSummarizer:
-    """Deterministic: every field is made of the paper's own sentences."""
+    """The Summarizer (see summarize.py) that needs no server. Deterministic: every field is made
+    of the paper's own sentences. Pays for nothing, so it caches nothing."""
 
     backend = "offline"
     model = "extractive-v2"
 
-    def summarize(self, paper: Paper, text: PaperText) -> Summary:
+    def request(self, paper: Paper, text: PaperText) -> Request:
+        return Request(paper, text, None, [], 0)
+
+    def cached(self, request: Request) -> Summary | None:
+        return None
+
+    def lock(self, key: str) -> Any:
+        return None
+
+    def describe(self, request: Request) -> str:
+        return "offline extractive summarizer"
+
+    def close(self) -> None:
+        pass
+
+    def summarize(self, paper: Paper, text: PaperText, context: Context | None = None) -> Summary:
         from .schema import SummaryFields
 
         name = short_name(paper)

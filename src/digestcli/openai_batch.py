@@ -6,7 +6,7 @@ requests as one file, creates the batch and records it in
 so collecting needs no arXiv request). `digest batch collect` downloads the
 answers, validates and caches each like a direct answer, and writes the items;
 collecting again skips what is already in the issue. Whatever the server
-sends back is data to check (summarize.read_completion reads each answer), and
+sends back is data to check (llm.read_completion reads each answer), and
 every text of it is redacted before it can be printed or written.
 """
 
@@ -63,7 +63,7 @@ def text_from_dict(data: dict[str, Any]) -> PaperText:
 def _api(what: str, call: Any, server: str = "the LLM server", model: str = "") -> Any:
     import openai
 
-    from .summarize import api_error
+    from .llm import api_error
 
     try:
         return call()
@@ -130,7 +130,7 @@ def fetch(client: Any, batch_id: str) -> Any:
 
 
 def answers(client: Any, batch: Any) -> dict[str, dict[str, Any] | str]:
-    """custom_id -> the chat completion body (checked later by summarize.read_completion), or the reason
+    """custom_id -> the chat completion body (checked later by llm.read_completion), or the reason
     there is none. A line that is not a JSON object with a custom_id answers nothing."""
     found: dict[str, dict[str, Any] | str] = {}
     for file_id in (getattr(batch, "error_file_id", None), getattr(batch, "output_file_id", None)):

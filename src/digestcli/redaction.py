@@ -1,7 +1,7 @@
 """The secrets this process knows (the API key), and their removal from any text that leaves it.
 
 config.py registers the key when it reads it. Server text is redacted where it enters
-(summarize.py, batch.py) and again at every sink: stderr, --debug tracebacks, the newsletter
+(llm.py, openai_batch.py) and again at every sink: stderr, --debug tracebacks, the newsletter
 on stdout and every file written through files.write_atomic. This module never prints, logs
 or stores a secret, and never redacts a value too short to be a real key.
 """
