@@ -22,16 +22,20 @@ from common import GOOD_SUMMARY_JSON, FakeArxiv, FakeOpenAI, chat_completion, co
 API_DELAY, PDF_DELAY, PDF_INTERVAL, LLM_DELAY, JOBS = 0.3, 0.2, 1.0, 2.0, 4
 
 
-class Silent:
+class Printed:
+    """Warnings and errors only (the reporter a Session takes)."""
+
     def stage(self, *args: object) -> None: ...
     def warn(self, message: str) -> None: print(f"  warning: {message}")
     def fail(self, message: str) -> None: print(f"  error: {message}")
     def notice(self, message: str) -> None: ...
     def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None: ...
+    def close(self) -> None: ...
 
 
 def run_once(ids: list[str], arxiv: FakeArxiv, llm: FakeOpenAI, *, sequential: bool) -> tuple[float, int]:
-    from digestcli import pipeline
+    from digestcli import Session, add
+    from digestcli.commands import add as add_command
     from digestcli.config import load_settings
     from digestcli.store import Workspace
 
@@ -47,16 +51,15 @@ def run_once(ids: list[str], arxiv: FakeArxiv, llm: FakeOpenAI, *, sequential: b
             "DIGEST_EXTRACT_PROCESSES": "1" if sequential else str(os.cpu_count() or 1),
         }
         settings = load_settings(root, env)
-        saved_workers = pipeline.MAX_WORKERS
-        pipeline.MAX_WORKERS = 1 if sequential else saved_workers
-        add = pipeline.AddPipeline(settings, Workspace(root), Silent())
+        saved_workers = add_command.MAX_WORKERS
+        add_command.MAX_WORKERS = 1 if sequential else saved_workers
         try:
-            started = time.perf_counter()
-            report = add.run(ids, "issue-1")
-            elapsed = time.perf_counter() - started
+            with Session(settings, Workspace(root), Printed()) as session:
+                started = time.perf_counter()
+                report = add(session, ids, "issue-1")
+                elapsed = time.perf_counter() - started
         finally:
-            add.close()
-            pipeline.MAX_WORKERS = saved_workers
+            add_command.MAX_WORKERS = saved_workers
         return elapsed, report.count("added")
 
 

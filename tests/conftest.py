@@ -147,6 +147,19 @@ def fake_openai(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def arxiv_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The arXiv client's waits (throttle and retry backoff) of every command the test runs in this
+    process, recorded instead of slept: a retry test asserts the schedule without waiting it out."""
+    from digestcli.commands import session
+
+    waits: list[float] = []
+    real = session.make_arxiv_client
+    monkeypatch.setattr(session, "make_arxiv_client",
+                        lambda settings, http: real(settings, http, sleep=waits.append))
+    return waits
+
+
+@pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An initialised workspace as the working directory."""
     from digestcli.store import Workspace

@@ -23,7 +23,7 @@ from digestcli.config import Settings
 from digestcli.errors import ArxivError, PdfError
 from digestcli.ids import parse_arxiv_id
 from digestcli.models import ArxivId, Paper
-from digestcli.pipeline import make_http_client
+from digestcli.commands.session import make_http_client
 from fakes import FakeArxiv, FakePaper, Reply, atom_feed, error_entry
 from papers import LLAVA, MEZO, OLD_STYLE, llava_pdf
 

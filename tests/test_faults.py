@@ -92,38 +92,43 @@ def test_paper_already_in_the_issue_is_skipped_with_a_notice(workspace: Path, fa
 
 
 def test_arxiv_connection_refused_is_one_line_per_paper(workspace: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        unused_port: int) -> None:
+                                                        unused_port: int, arxiv_waits: list[float]) -> None:
     monkeypatch.setenv("DIGEST_ARXIV_API_URL", f"http://127.0.0.1:{unused_port}/api/query")
     result = digest("add", MEZO.id)
     assert result.exit_code == 1
     assert_one_line_each(result)
     assert len(error_lines(result)) == 1 and "connection failed" in error_lines(result)[0]
     assert issue_files(workspace) == ["_issue.md"]
+    assert arxiv_waits == [1.0, 2.0, 4.0]  # four attempts, backing off (recorded, not waited out)
 
 
-def test_arxiv_timeout_is_retried_and_the_paper_lands(workspace: Path, fake_arxiv,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_arxiv_timeout_is_retried_and_the_paper_lands(workspace: Path, fake_arxiv, monkeypatch: pytest.MonkeyPatch,
+                                                      arxiv_waits: list[float]) -> None:
     monkeypatch.setenv("DIGEST_HTTP_TIMEOUT", "0.5")
     fake_arxiv.api_faults = [Reply(200, b"", delay=2.0)]
     result = digest("add", MEZO.id)
     assert result.exit_code == 0, result.stderr
     assert len(fake_arxiv.api_requests()) == 2 and landed(workspace, MEZO.id)
+    assert arxiv_waits == [1.0]
 
 
 @pytest.mark.parametrize("headers", [{"Retry-After": "1"}, {}], ids=["with-retry-after", "without-retry-after"])
-def test_arxiv_429_is_retried_and_the_paper_lands(workspace: Path, fake_arxiv, headers: dict) -> None:
+def test_arxiv_429_is_retried_and_the_paper_lands(workspace: Path, fake_arxiv, headers: dict,
+                                                  arxiv_waits: list[float]) -> None:
     fake_arxiv.api_faults = [Reply(429, b"Rate exceeded.", headers)]
     result = digest("add", MEZO.id)
     assert result.exit_code == 0, result.stderr
     assert len(fake_arxiv.api_requests()) == 2 and landed(workspace, MEZO.id)
+    assert arxiv_waits == [1.0]  # Retry-After's second, or the first step of the backoff
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_arxiv_server_error_is_retried_and_the_paper_lands(workspace: Path, fake_arxiv, status: int) -> None:
+def test_arxiv_server_error_is_retried_and_the_paper_lands(workspace: Path, fake_arxiv, status: int,
+                                                          arxiv_waits: list[float]) -> None:
     fake_arxiv.api_faults = [Reply(status, b"oops")]
     result = digest("add", MEZO.id)
     assert result.exit_code == 0, result.stderr
-    assert landed(workspace, MEZO.id)
+    assert landed(workspace, MEZO.id) and arxiv_waits == [1.0]
 
 
 def test_arxiv_empty_feed_says_no_such_paper_for_each_id(workspace: Path, fake_arxiv) -> None:
@@ -218,7 +223,7 @@ def test_unusable_pdf_falls_back_to_the_abstract_with_a_warning(workspace: Path,
 
 
 def load_meta(workspace: Path, arxiv_id: str) -> dict:
-    from digestcli.store import load_item
+    from digestcli.items import load_item
 
     return load_item(item_file(workspace, "issue-1", arxiv_id)).meta
 

@@ -130,12 +130,12 @@ def test_debug_traceback_and_error_lines_are_redacted_too(workspace: Path, fake_
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The sinks themselves: whatever message reaches the CLI, with or without --debug, a bug or not."""
     from digestcli.errors import LLMError
-    from digestcli.pipeline import AddPipeline
+    from digestcli.commands import add as add_command
 
     for error in (LLMError(f"server said {KEY}"), RuntimeError(f"a bug holding {KEY}")):
         def run(*args: Any, error: Exception = error, **kwargs: Any) -> None:
             raise error
-        monkeypatch.setattr(AddPipeline, "run", run)
+        monkeypatch.setattr(add_command, "add", run)
         for flags in ([], ["--debug"]):
             result = digest(*flags, "add", MEZO.id)
             assert result.exit_code == 1

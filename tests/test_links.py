@@ -132,7 +132,7 @@ def test_a_pdf_address_is_summarized_from_the_pdf_itself(workspace: Path, web) -
 
 
 def test_a_repository_named_after_arxiv_is_a_link_not_an_error() -> None:
-    from digestcli.pipeline import _looks_like_arxiv
+    from digestcli.commands.add import _looks_like_arxiv
 
     assert not _looks_like_arxiv("https://github.com/someone/arxiv-sanity")
     assert _looks_like_arxiv("https://arxiv.org.example.com/abs/2305.17333")

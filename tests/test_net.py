@@ -202,7 +202,7 @@ def test_a_fast_answer_is_untouched_and_the_connection_reused(web: FakeWeb) -> N
 def product_client(workspace: Path) -> httpx.Client:
     """The client `digest add` uses for the arXiv API, PDFs and linked pages."""
     from digestcli.config import load_settings
-    from digestcli.pipeline import make_http_client
+    from digestcli.commands.session import make_http_client
 
     return make_http_client(load_settings(workspace))
 
@@ -247,7 +247,7 @@ def test_an_undecodable_answer_is_one_line_naming_the_encoding(workspace: Path, 
     from digestcli.config import load_settings
     from digestcli.errors import ArxivError, PdfError
     from digestcli.ids import parse_arxiv_id
-    from digestcli.pipeline import make_arxiv_client
+    from digestcli.commands.session import make_arxiv_client
 
     url = serve(web, Reply(200, b"\x00" * 10, {"Content-Encoding": "br"}))
     client = make_arxiv_client(load_settings(workspace).with_flags(arxiv_api_url=url), product_client(workspace))

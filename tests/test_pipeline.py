@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digestcli.pipeline import choose_code_url
+from digestcli.commands.paper import choose_code_url
 
 PAPER_LINKS = ("https://github.com/princeton-nlp/MeZO", "https://huggingface.co/princeton-nlp/mezo")
 

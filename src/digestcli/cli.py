@@ -1,8 +1,8 @@
-"""Command-line interface: parse arguments, call the stages, print.
+"""Command-line interface: parse the flags, call one command of the use-case layer, print its
+result and map it to an exit code.
 
-No logic lives here. Data goes to stdout; progress, notices and errors go to
-stderr. Every DigestError becomes one line and a non-zero exit; --debug shows
-the traceback.
+No logic lives here (see commands/). Data goes to stdout; progress, notices and errors go to
+stderr. Every DigestError becomes one line and a non-zero exit; --debug shows the traceback.
 """
 
 from __future__ import annotations
@@ -15,157 +15,33 @@ from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
-from . import __version__
-from .errors import DigestError, WorkspaceError
-from .progress import echo_err
-from .sanitize import terminal_text, without_controls
+from .cli_base import EXIT_ERROR, EXIT_PARTIAL, app, batch_app
+from .progress import echo_err, shown
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_PARTIAL = 3
-_state = {"debug": False}
+def _session(create: bool = False, dry_run: bool = False, reporter: Any = None, **flags: Any) -> Any:
+    from .commands.session import Session
 
-
-def _err(message: str) -> None:
-    echo_err(message)  # no key, no escape sequences from outside
+    session = Session.open(create=create, dry_run=dry_run, reporter=reporter, **flags)
+    if session.created:
+        echo_err(f"digest: created a new workspace in {session.workspace.root} (edit digest.toml to set the "
+             "newsletter title)")
+    return session
 
 
-def _debug_traceback(ctx: typer.Context, error: BaseException) -> None:
-    """--debug: the traceback, printed here (not by Python) so that it passes through redaction too."""
-    import traceback
-
-    from .redaction import redact
-
-    text = redact("".join(traceback.format_exception(error)).rstrip("\n"))
-    typer.echo(without_controls(text), err=True)
-    ctx.exit(EXIT_ERROR)
+def _out(line: str = "") -> None:
+    """One line of data on stdout (outside text in it already made inert)."""
+    typer.echo(line)
 
 
-class DigestGroup(TyperGroup):
-    """Turns DigestError (and surprises) into one line on stderr."""
+def _write_or_print(post: Any, out: Optional[Path]) -> None:
+    from .commands.publish import write_post
 
-    def invoke(self, ctx: typer.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DigestError as error:
-            if _state["debug"]:
-                _debug_traceback(ctx, error)
-            _err(f"digest: error: {error}")
-            ctx.exit(EXIT_ERROR)
-        except KeyboardInterrupt:
-            _err("digest: interrupted; finished items are saved, rerun the same command to resume")
-            ctx.exit(130)
-        except OSError as error:  # a read-only folder, a full disk, a vanished file
-            if _state["debug"]:
-                _debug_traceback(ctx, error)
-            from .files import os_reason
-
-            where = f" {error.filename}" if error.filename else ""
-            _err(f"digest: error: cannot access{where}: {os_reason(error)}")
-            ctx.exit(EXIT_ERROR)
-        except Exception as error:
-            if _is_cli_control_flow(error):
-                raise
-            if _state["debug"]:
-                _debug_traceback(ctx, error)
-            # A bug: still one line unless --debug.
-            _err(f"digest: internal error: {type(error).__name__}: {error} (rerun with --debug for details)")
-            ctx.exit(EXIT_ERROR)
-
-
-def _is_cli_control_flow(error: Exception) -> bool:
-    """Exit, Abort and usage errors belong to typer, which prints them itself."""
-    if isinstance(error, (typer.Exit, typer.Abort)):
-        return True
-    return type(error).__module__.split(".")[0] in ("typer", "click")
-
-
-class DigestCommand(TyperCommand):
-    """Refuses, in one line, a text option whose value is not text: bytes that are not UTF-8 reach
-    Python's argv as lone surrogates, which no file, YAML or terminal can take later."""
-
-    def invoke(self, ctx: Any) -> Any:
-        from .ids import shown
-
-        for param in self.params:
-            value = ctx.params.get(param.name or "")
-            values = value if isinstance(value, (list, tuple)) else [value]
-            if param.param_type_name == "option" and not all(_is_text(v) for v in values):
-                option = max(param.opts, key=len)
-                bad = next(v for v in values if not _is_text(v))
-                _err(f"digest: error: {option} {shown(bad)}: not valid UTF-8 text; pass it in UTF-8")
-                ctx.exit(EXIT_USAGE)
-        return super().invoke(ctx)
-
-
-def _is_text(value: Any) -> bool:
-    """False for a string holding lone surrogates (undecodable bytes of an argument)."""
-    if not isinstance(value, str):
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-class DigestTyper(typer.Typer):
-    """Every command of the app is a DigestCommand."""
-
-    def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
-        return super().command(*args, cls=cls or DigestCommand, **kwargs)
-
-
-app = DigestTyper(
-    cls=DigestGroup,
-    help="Summarize arXiv papers into an ML research newsletter.\n\n"
-         "Example: digest init && digest add 2305.17333 && digest build > post.md",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"digest {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main_options(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
-                                                    help="Print the version and exit.")] = None,
-) -> None:
-    _state["debug"] = debug
-
-
-# -- helpers -------------------------------------------------------------------
-
-
-def _settings(create: bool = False, dry_run: bool = False, **flags: Any) -> tuple[Any, Any]:
-    from .config import find_workspace, load_settings
-    from .store import Workspace
-
-    cwd = Path.cwd()
-    root = find_workspace(cwd)
-    if root is None:
-        if dry_run:  # writes nothing: the defaults stand in for the workspace it would create
-            return load_settings(None).with_flags(**flags), Workspace(cwd)
-        if not create:
-            raise WorkspaceError(f"no digest.toml in {cwd} or any parent folder; run `digest init` to create a workspace")
-        Workspace.create(cwd, "Research Digest")
-        _err(f"digest: created a new workspace in {cwd} (edit digest.toml to set the newsletter title)")
-        root = cwd
-    settings = load_settings(root).with_flags(**flags)
-    return settings, Workspace(root)
-
-
-# -- commands ------------------------------------------------------------------
+    if out is None:
+        sys.stdout.write(post.text)
+        sys.stdout.flush()
+        return
+    echo_err(f"digest: wrote {write_post(post, out)}")
 
 
 @app.command()
@@ -177,12 +53,10 @@ def init(
 
     Example: digest init my-newsletter --title "Papers of the Week"
     """
-    from .store import Workspace
+    from .commands.issues import FIRST_ISSUE, init as init_workspace
 
-    directory.mkdir(parents=True, exist_ok=True)
-    workspace = Workspace.create(directory.resolve(), title)
-    workspace.create_issue("issue-1")
-    _err(f"digest: created workspace {workspace.root} with issue issue-1")
+    workspace = init_workspace(directory, title)
+    echo_err(f"digest: created workspace {workspace.root} with issue {FIRST_ISSUE}")
 
 
 @app.command()
@@ -210,95 +84,69 @@ def add(
 
     Example: digest add 2305.17333 arXiv:2304.08485 --issue issue-3
     """
-    from .ids import read_id_lines
-    from .pipeline import AddPipeline, AddReport, ItemOptions
-
-    inputs = list(ids or [])
-    if "-" in inputs:
-        stdin = getattr(sys.stdin, "buffer", None)
-        inputs = [i for i in inputs if i != "-"] + read_id_lines(_lines_text(stdin.read()) if stdin else sys.stdin.read())
-    if from_file is not None:
-        try:
-            inputs += read_id_lines(_lines_text(from_file.read_bytes()))
-        except OSError as error:
-            raise WorkspaceError(f"cannot read ids from {from_file}: {getattr(error, 'strerror', None) or error}") from None
-    if not inputs:
-        raise typer.BadParameter("give at least one arXiv id, --from FILE, or - to read ids from stdin")
-    settings, workspace = _settings(create=True, dry_run=dry_run, model=model, input_budget=budget,
-                                    offline=offline or None, jobs=jobs)
-    target = issue or settings.current_issue
-    from .store import validate_issue_name
-
-    validate_issue_name(target)
+    from .commands.add import add as add_inputs, read_inputs
+    from .commands.outcomes import AddReport, ItemOptions
     from .progress import make_reporter
 
-    if force and refresh:
-        raise typer.BadParameter("use either --force or --refresh, not both")
-    if batch and (dry_run or not settings.use_llm):
-        raise typer.BadParameter("--batch needs OPENAI_API_KEY (and no --offline or --dry-run)")
-    reporter = make_reporter(settings.model, settings.price)
-    if not settings.use_llm:
-        why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
-        reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
+    inputs = read_inputs(ids or [], _stdin_bytes(ids), from_file)
+    session = _session(create=True, dry_run=dry_run, model=model, input_budget=budget, offline=offline or None,
+                       jobs=jobs)
+    session.reporter = make_reporter(session.settings.model, session.settings.price)
+    report = AddReport(issue or session.settings.current_issue)
     try:
-        pipeline = AddPipeline(settings, workspace, reporter)
-    except BaseException:
-        reporter.close()  # a live display must give the terminal back
-        raise
-    report = AddReport(target)
-    try:
-        options = ItemOptions(section=section or "", title=title or "", note=note or "", quote=quote or "")
-        pipeline.run(inputs, target, force=force, refresh=refresh, dry_run=dry_run, batch=batch, report=report,
-                     options=options)
+        options = ItemOptions(**{k: v for k, v in dict(section=section, title=title, note=note, quote=quote).items() if v})
+        add_inputs(session, inputs, report.issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch,
+                   options=options, report=report)
     except KeyboardInterrupt:
-        _err(f"digest: interrupted: {_summary_line(report)}; rerun the same command to finish (nothing is paid twice)")
+        echo_err(f"digest: interrupted: {report.summary()}; rerun the same command to finish (nothing is paid twice)")
         raise typer.Exit(130) from None
     finally:
-        pipeline.close()
-        reporter.close()
+        session.close()
+    _report_added(report, session.settings.model, dry_run)
+
+
+def _stdin_bytes(ids: Optional[list[str]]) -> Optional[bytes]:
+    """Standard input, when an id is "-"."""
+    if "-" not in (ids or []):
+        return None
+    stdin = getattr(sys.stdin, "buffer", None)
+    return stdin.read() if stdin else sys.stdin.read().encode("utf-8", "surrogateescape")
+
+
+def _report_added(report: Any, model: str, dry_run: bool) -> None:
+    """The plan (--dry-run), the batch id (--batch) and the summary line; then the exit code."""
+    from .commands.outcomes import Status
+
     if dry_run:
-        _print_plan(report, settings.model)
+        _print_plan(report, model)
     if report.batch_id:
-        typer.echo(report.batch_id)
-        _err(f"digest: batch {report.batch_id} submitted with {report.count('batched')} requests; "
+        _out(report.batch_id)
+        echo_err(f"digest: batch {report.batch_id} submitted with {report.count(Status.QUEUED)} requests; "
              f"`digest batch status` follows it, `digest batch collect` adds the items when it is done")
-    _err(f"digest: {_summary_line(report)}")
-    added = report.count("added") + report.count("refreshed") + report.count("planned") + report.count("batched")
-    skipped, failed = report.count("skipped"), report.count("failed")
-    if failed and not (added or skipped):
+    echo_err(f"digest: {report.summary()}")
+    _exit_for(report)
+
+
+def _exit_for(report: Any) -> None:
+    """0 when every input landed or was there already; 1 when none did; 3 (partial) otherwise."""
+    from .commands.outcomes import Status
+
+    landed = sum(report.count(s) for s in (Status.ADDED, Status.REFRESHED, Status.PLANNED, Status.QUEUED))
+    failed = report.count(Status.FAILED)
+    if failed and not (landed or report.count(Status.SKIPPED)):
         raise typer.Exit(EXIT_ERROR)
     if failed:
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _lines_text(data: bytes) -> str:
-    """A file of ids as text: a UTF-8 BOM dropped, bytes that are not UTF-8 kept as escapes, so that
-    line alone fails (naming it) and the others still land."""
-    return data.decode("utf-8-sig", "surrogateescape")
-
-
 def _print_plan(report: Any, model: str) -> None:
     """--dry-run: one tab-separated line per paper on stdout, then the total."""
-    plans = [o.plan for o in sorted(report.outcomes, key=lambda o: o.position) if o.plan]
+    plans = report.plans
     for plan in plans:
-        cached = "cached" if plan["cached"] else plan["text_source"]
-        typer.echo(f"{plan['id']}\t{plan['tokens']}\t{cached}\t{terminal_text(plan['title'])}")
-    to_send = sum(p["tokens"] for p in plans if not p["cached"])
-    typer.echo(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p['cached'] for p in plans)} cached")
-    _err(f"digest: dry run: {to_send} input tokens would be sent to {model}; nothing was written")
-
-
-def _summary_line(report: Any) -> str:
-    if report.count("batched"):
-        return (f"{report.count('batched')} queued in the batch, {report.count('added')} added from the cache, "
-                f"{report.count('skipped')} skipped, {report.count('failed')} failed in {report.issue}")
-    if report.count("planned"):
-        return f"{report.count('planned')} planned, {report.count('skipped')} skipped, {report.count('failed')} failed in {report.issue}"
-    counts = [f"{report.count(status)} {status}" for status in ("added", "refreshed", "skipped", "failed")
-              if report.count(status) or status != "refreshed"]
-    tokens_in, tokens_out = report.tokens
-    spent = f"; {tokens_in} input / {tokens_out} output tokens spent" if tokens_in or tokens_out else ""
-    return f"{', '.join(counts)} in {report.issue}{spent}"
+        _out(f"{plan.id}\t{plan.tokens}\t{'cached' if plan.cached else plan.text_source}\t{shown(plan.title)}")
+    to_send = sum(p.tokens for p in plans if not p.cached)
+    _out(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p.cached for p in plans)} cached")
+    echo_err(f"digest: dry run: {to_send} input tokens would be sent to {model}; nothing was written")
 
 
 @app.command()
@@ -312,48 +160,15 @@ def build(
 
     Example: digest build issue-3 > _posts/2026-11-23-issue-3.md
     """
-    from .render import post_filename, render_issue
+    from .commands.publish import build as build_post
+    from .errors import WorkspaceError
 
-    settings, workspace = _settings()
-    style = style or settings.style
-    if style == "bookmarks":  # one page across every issue
-        from .render import render_bookmarks
-
-        everything = [i for name in workspace.list_issues() for i in workspace.items(name)]
-        text = render_bookmarks(everything, title=f"{settings.title}: bookmarks", layout=settings.layout,
-                                tags=settings.tags, workspace=workspace.root)
-        _write_or_print(text, out, "bookmarks.md")
-        return
-    name = issue or settings.current_issue
-    info = workspace.load_issue(name)
-    items = workspace.items(name)  # no lock: item files are replaced whole, and the workspace may be read-only
-    from .grounding import text_cache, unverified_claims
-
-    unverified = unverified_claims(items, text_cache(settings.cache_dir))
-    for key, listed in unverified.items():
-        _err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
-    if strict and unverified:
-        raise WorkspaceError(f"--strict: {len(unverified)} item(s) state claims their paper does not support; "
-                             "fix them or list them under accepted_claims (see `digest check`)")
-    text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
-                        default_description=settings.description, image=settings.image,
-                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics)
-    _write_or_print(text, out, post_filename(info))
-
-
-def _write_or_print(text: str, out: Path | None, filename: str) -> None:
-    from .files import write_atomic
-
-    from .redaction import redact
-
-    text = redact(text)  # items are redacted when written; this also covers one written by an older digest
-    if out is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    path = out / filename
-    write_atomic(path, text)
-    _err(f"digest: wrote {path}")
+    post = build_post(_session(), issue, style=style, strict=strict)
+    for key, listed in post.unverified.items():
+        echo_err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
+    if post.refused:
+        raise WorkspaceError(post.refused)
+    _write_or_print(post, out)
 
 
 @app.command()
@@ -369,68 +184,28 @@ def check(
 
     Example: digest check issue-3
     """
-    from .grounding import item_verdict, text_cache
+    from .commands.check import check as check_issue
+    from .progress import LineReporter
 
-    settings, workspace = _settings()
-    name = issue or settings.current_issue
-    workspace.load_issue(name)
-    items = workspace.items(name)
-    cache = text_cache(settings.cache_dir)
-    verdicts = {item.key: item_verdict(item, cache) for item in items}
-    missing = [item for item in items if verdicts[item.key] is None]
-    if missing:  # download and extract those papers once, then check them
-        _fetch_texts(settings, workspace, [str(item.meta.get("arxiv_id", item.key)) for item in missing])
-        verdicts.update({item.key: item_verdict(item, cache) for item in missing})
-    report, bad = [], 0
-    for item in items:
-        verdict = verdicts[item.key]
-        if verdict is None:
-            _err(f"digest: warning: {item.key}: the paper's text is not available; not checked")
-            continue
-        bad += bool(verdict.unverified)
-        report.append({"item": item.key, "title": item.title, **verdict.to_meta(),
-                       "findings": [{"field": f.claim.field, "claim": f.claim.text, "kind": f.claim.kind,
-                                     "page": f.page} for f in verdict.findings]})
+    with _session(reporter=LineReporter()) as session:
+        result = check_issue(session, issue)
+    for key in result.unchecked:
+        echo_err(f"digest: warning: {key}: the paper's text is not available; not checked")
+    rows = [checked.to_dict() for checked in result.checked]
     if as_json:
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        _out(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
-        for entry in report:
-            typer.echo(f"{entry['item']}  {terminal_text(entry['title'])}: {entry['claims']} claims, {entry['found']} found")
-            for finding in entry["findings"]:
-                where = "NOT FOUND" if finding["page"] is None else (
-                    "abstract/comment" if finding["page"] == 0 else f"page {finding['page']}")
-                typer.echo(f"  {finding['field']:<13} {terminal_text(finding['claim']):<24} {where}")
-    _err(f"digest: {len(report)} items checked, {bad} with claims not found in their paper")
-    if bad:
+        for row in rows:
+            _out(f"{row['item']}  {shown(row['title'])}: {row['claims']} claims, {row['found']} found")
+            for finding in row["findings"]:
+                _out(f"  {finding['field']:<13} {shown(finding['claim']):<24} {_page(finding['page'])}")
+    echo_err(f"digest: {len(rows)} items checked, {result.failing} with claims not found in their paper")
+    if result.failing:
         raise typer.Exit(EXIT_ERROR)
 
 
-def _fetch_texts(settings: Any, workspace: Any, arxiv_ids: list[str]) -> None:
-    """Download and extract the papers whose text is not cached (so `check` can read them)."""
-    from .pipeline import AddPipeline
-    from .progress import LineReporter
-
-    pipeline = AddPipeline(settings.with_flags(offline=True), workspace, LineReporter())
-    try:
-        pipeline.fetch_texts(arxiv_ids)
-    finally:
-        pipeline.close()
-
-
-def _since(text: str) -> Any:
-    """'1d', '12h', '2w' before now, or a date YYYY-MM-DD (UTC)."""
-    import re
-    from datetime import datetime, timedelta, timezone
-
-    now = datetime.now(timezone.utc)
-    relative = re.fullmatch(r"(\d+)\s*([hdw])", text.strip().lower())
-    try:
-        if relative:
-            amount, unit = int(relative.group(1)), relative.group(2)
-            return now - timedelta(hours=amount * {"h": 1, "d": 24, "w": 168}[unit])
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=timezone.utc)
-    except (ValueError, OverflowError):  # OverflowError: 999999d is before the year 1
-        raise typer.BadParameter(f"{text!r}: use 12h, 1d, 2w or a date such as 2026-11-20", param_hint="--since") from None
+def _page(page: Optional[int]) -> str:
+    return "NOT FOUND" if page is None else "abstract/comment" if page == 0 else f"page {page}"
 
 
 @app.command()
@@ -446,43 +221,26 @@ def feed(
 
     Example: digest feed cs.CL cs.LG --since 1d --match "retrieval|RAG" --add
     """
-    import re
-    from datetime import datetime, timezone
-
-    from .pipeline import AddPipeline, AddReport
+    from .commands.add import add as add_inputs
+    from .commands.feed import feed as find_new, since_time
+    from .commands.outcomes import AddReport
     from .progress import LineReporter
-    from .text import split_sentences
 
-    for category in categories:
-        if not re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", category):
-            raise typer.BadParameter(f"{category!r} is not an arXiv category such as cs.CL", param_hint="CATEGORY")
+    start = since_time(since)
+    session = _session(create=add, reporter=LineReporter())
+    session = session if add or rank else session.offline()
     try:
-        pattern = re.compile(match, re.IGNORECASE) if match else None
-    except re.error as error:
-        raise typer.BadParameter(f"{match!r}: {error}", param_hint="--match") from None
-    start = _since(since)
-    settings, workspace = _settings(create=add)
-    if rank and not (settings.use_llm and settings.topic):
-        raise typer.BadParameter("--rank needs OPENAI_API_KEY and a topic under [newsletter] in digest.toml")
-    pipeline = AddPipeline(settings if add or rank else settings.with_flags(offline=True), workspace, LineReporter())
-    try:
-        papers = pipeline.feed(categories, start, datetime.now(timezone.utc), pattern)
-        if rank and len(papers) > 1:
-            from .summarize import rank_by_topic
-
-            firsts = [(p.title, (split_sentences(p.abstract) or [""])[0]) for p in papers]
-            papers = [papers[i] for i in rank_by_topic(pipeline.summarizer, settings.topic, firsts)]
-        for paper in papers:
-            authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
-            first = (split_sentences(paper.abstract) or [""])[0]
-            typer.echo("\t".join(terminal_text(v) for v in (paper.id.versioned, paper.title, authors, first)))
-        _err(f"digest: {len(papers)} new papers in {', '.join(categories)} since {start:%Y-%m-%d %H:%M} UTC")
-        if add and papers:
-            report = AddReport(issue or settings.current_issue)
-            pipeline.run([p.id.versioned for p in papers], report.issue, report=report)
-            _err(f"digest: {_summary_line(report)}")
+        entries = find_new(session, categories, start, match=match, rank=rank)
+        for entry in entries:
+            _out("\t".join(shown(v) for v in (entry.paper.id.versioned, entry.paper.title, entry.authors,
+                                               entry.first_sentence)))
+        echo_err(f"digest: {len(entries)} new papers in {', '.join(categories)} since {start:%Y-%m-%d %H:%M} UTC")
+        if add and entries:
+            report = AddReport(issue or session.settings.current_issue)
+            add_inputs(session, [e.paper.id.versioned for e in entries], report.issue, report=report)
+            echo_err(f"digest: {report.summary()}")
     finally:
-        pipeline.close()
+        session.close()
 
 
 @app.command()
@@ -494,20 +252,9 @@ def export(
 
     Example: digest export issue-3 --format bibtex > issue-3.bib
     """
-    from .export import FORMATS, export as export_items
+    from .commands.publish import export as export_issue
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
-    settings, workspace = _settings()
-    name = issue or settings.current_issue
-    workspace.load_issue(name)
-    from .render import order_items
-
-    items = workspace.items(name)
-    ordered = [i for section in order_items(items, settings.sections) for i in section.source_items]
-    from .redaction import redact
-
-    sys.stdout.write(redact(export_items(ordered, fmt)))  # an item from an older digest may hold the key
+    sys.stdout.write(export_issue(_session(), issue, fmt))
 
 
 @app.command(name="list")
@@ -519,58 +266,48 @@ def list_(
 
     Example: digest list issue-1 --json
     """
-    settings, workspace = _settings()
+    session = _session()
     if issue is None:
-        rows = []
-        for name in workspace.list_issues():
-            try:
-                info = workspace.load_issue(name)
-            except WorkspaceError as error:  # flagged, not fatal: list is how you find what is broken
-                from .models import IssueInfo
+        _list_issues(session, as_json)
+    else:
+        _list_items(session, issue, as_json)
 
-                _err(f"digest: warning: {error}")
-                info = IssueInfo(name=name, title=f"BROKEN: {error}", date="")
-            count = len(list(workspace.issue_dir(name).glob("*.md"))) - 1
-            rows.append({"name": name, "title": terminal_text(info.title), "date": info.date, "items": count,
-                         "current": name == settings.current_issue})
-        if as_json:
-            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-            return
-        for row in rows:
-            mark = "*" if row["current"] else " "
-            noun = "item" if row["items"] == 1 else "items"
-            typer.echo(f"{mark} {row['name']:<16} {row['items']:>3} {noun:<5}  {row['date']}  {row['title']}")
-        return
-    items, broken = workspace.scan_items(issue)
-    rows = [{
-        "key": item.key,
-        "arxiv_id": item.meta.get("arxiv_id", ""),
-        "short_name": terminal_text(item.meta.get("short_name", "")),
-        "title": terminal_text(item.title),
-        "section": terminal_text(item.section),
-        "backend": (item.meta.get("provenance") or {}).get("backend", ""),
-    } for item in items]
-    for path, error in broken:  # listed and flagged (build, export and check stop at it), named on stderr
-        _err(f"digest: warning: {error}")
-        reason = str(error).removeprefix(f"{path}: ")
-        rows.append({"key": path.stem, "arxiv_id": "", "short_name": "", "title": f"BROKEN: {reason}",
-                     "section": "", "backend": "", "error": str(error)})
-    rows.sort(key=lambda row: row["key"])
+
+def _list_issues(session: Any, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from .commands.issues import list_issues
+
+    issues = list_issues(session)
+    for row in issues:
+        if row.error:  # flagged, not fatal: list is how you find what is broken
+            echo_err(f"digest: warning: {row.error}")
+    rows = [{**asdict(row), "title": shown(row.title)} for row in issues]
+    _print_rows(rows, as_json, lambda row: f"{'*' if row['current'] else ' '} {row['name']:<16} {row['items']:>3} "
+                f"{'item' if row['items'] == 1 else 'items':<5}  {row['date']}  {row['title']}")
+
+
+def _list_items(session: Any, issue: str, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from .commands.issues import list_items
+
+    items = list_items(session, issue)
+    for row in items:
+        if row.error:  # listed and flagged (build, export and check stop at it), named on stderr
+            echo_err(f"digest: warning: {row.error}")
+    rows = [{**asdict(row), **{k: shown(getattr(row, k)) for k in ("short_name", "title", "section")}} for row in items]
+    _print_rows(rows, as_json, lambda row: f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} {row['title']}")
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: Any) -> None:
+    """JSON (an "error" field only on a broken entry), or one line per row."""
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        _out(json.dumps([{k: v for k, v in row.items() if k != "error" or v} for row in rows],
+                        indent=2, ensure_ascii=False))
         return
     for row in rows:
-        typer.echo(f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} {row['title']}")
-
-
-def _item_key(text: str) -> str:
-    from .errors import IdentifierError
-    from .ids import parse_arxiv_id
-
-    try:
-        return parse_arxiv_id(text).filename
-    except IdentifierError:
-        return text.strip()
+        _out(line(row))
 
 
 @app.command()
@@ -582,14 +319,9 @@ def show(
 
     Example: digest show issue-1 2305.17333
     """
-    _, workspace = _settings()
-    workspace.load_issue(issue)
-    path = workspace.item_path(issue, _item_key(item))
-    if not path.is_file():
-        raise WorkspaceError(f"no item {item} in issue {issue}")
-    from .redaction import redact
+    from .commands.issues import show as show_item
 
-    sys.stdout.write(without_controls(redact(path.read_text(encoding="utf-8"))))
+    sys.stdout.write(show_item(_session(), issue, item))
 
 
 @app.command()
@@ -601,10 +333,10 @@ def rm(
 
     Example: digest rm issue-1 2305.17333
     """
-    _, workspace = _settings()
-    workspace.load_issue(issue)
-    path = workspace.remove_item(issue, _item_key(item))
-    _err(f"digest: removed {path.relative_to(workspace.root)}")
+    from .commands.issues import remove
+
+    session = _session()
+    echo_err(f"digest: removed {remove(session, issue, item).relative_to(session.workspace.root)}")
 
 
 @app.command()
@@ -619,20 +351,11 @@ def mv(
 
     Example: digest mv issue-3 2305.17333 --section "Efficient Training" --position 1
     """
-    _, workspace = _settings()
-    workspace.load_issue(issue)
-    key = _item_key(item)
-    if to is None and section is None and position is None:
-        raise typer.BadParameter("say where: --to ISSUE, --section NAME and/or --position N")
-    changes: dict[str, Any] = {}
-    if section is not None:
-        changes["section"] = section
-    if position is not None:
-        changes["order"] = position
-    path = workspace.update_item(issue, key, changes) if changes else workspace.item_path(issue, key)
-    if to is not None and to != issue:
-        path = workspace.move_item(issue, key, to)
-    _err(f"digest: {path.relative_to(workspace.root)}" + (f" in {section}" if section else "")
+    from .commands.issues import move
+
+    session = _session()
+    path = move(session, issue, item, to=to, section=section, position=position)
+    echo_err(f"digest: {path.relative_to(session.workspace.root)}" + (f" in {section}" if section else "")
          + (f" at position {position}" if position else ""))
 
 
@@ -646,10 +369,11 @@ def star(
 
     Example: digest star issue-3 2305.17333
     """
-    _, workspace = _settings()
-    workspace.load_issue(issue)
-    path = workspace.update_item(issue, _item_key(item), {"starred": None if off else True})
-    _err(f"digest: {'unstarred' if off else 'starred'} {path.relative_to(workspace.root)}")
+    from .commands.issues import star as star_item
+
+    session = _session()
+    path = star_item(session, issue, item, on=not off)
+    echo_err(f"digest: {'unstarred' if off else 'starred'} {path.relative_to(session.workspace.root)}")
 
 
 @app.command()
@@ -661,37 +385,17 @@ def new(
 
     Example: digest new issue-4 --title "Issue #4: Long context"
     """
-    _, workspace = _settings()
-    # The next number is claimed, not just computed: two `digest new` at once make two issues.
-    name = workspace.create_next_issue(title).name if name is None else workspace.create_issue(name, title).name
-    workspace.set_current_issue(name)
-    _err(f"digest: created {name}; it is now the current issue")
+    from .commands.issues import new as new_issue
+
+    echo_err(f"digest: created {new_issue(_session(), name, title)}; it is now the current issue")
 
 
-batch_app = DigestTyper(cls=DigestGroup, help="Follow and collect `digest add --batch` jobs.\n\n"
-                        "Example: digest batch status && digest batch collect", no_args_is_help=True,
-                        rich_markup_mode=None)
-app.add_typer(batch_app, name="batch")
-
-
-@contextmanager
-def _batches(batch_id: str | None) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
-    """The pipeline (with the LLM client) and the one batch asked for, or every batch of the workspace."""
-    from .pipeline import AddPipeline
+def _batch_session() -> Any:
     from .progress import make_reporter
 
-    settings, workspace = _settings()
-    if not settings.use_llm:
-        raise WorkspaceError("batches need OPENAI_API_KEY (and no DIGEST_OFFLINE)")
-    reporter = make_reporter(settings.model, settings.price)
-    pipeline = None
-    try:
-        pipeline = AddPipeline(settings, workspace, reporter)
-        yield pipeline, [pipeline.batches.load(batch_id)] if batch_id else pipeline.batches.all()
-    finally:
-        if pipeline is not None:
-            pipeline.close()
-        reporter.close()  # a live display must give the terminal back
+    session = _session()
+    session.reporter = make_reporter(session.settings.model, session.settings.price)
+    return session
 
 
 @batch_app.command("status")
@@ -702,15 +406,14 @@ def batch_status(
 
     Example: digest batch status
     """
-    from . import batch as batches
+    from .commands.batch import status
 
-    with _batches(batch_id) as (pipeline, records):
-        for record in records:
-            remote = batches.fetch(pipeline.summarizer.client, record["id"])
-            typer.echo(f"{record['id']}\t{terminal_text(batches.describe(remote))}\t{record['issue']}\t"
-                       f"{len(record['entries'])} papers")
-        if not records:
-            _err("digest: no batches in this workspace (digest add --batch ID... starts one)")
+    with _batch_session() as session:
+        states = status(session, batch_id)
+    for state in states:
+        _out(f"{state.id}\t{shown(state.state)}\t{state.issue}\t{state.papers} papers")
+    if not states:
+        echo_err("digest: no batches in this workspace (digest add --batch ID... starts one)")
 
 
 @batch_app.command("collect")
@@ -721,20 +424,17 @@ def batch_collect(
 
     Example: digest batch collect
     """
-    from . import batch as batches
-    from .pipeline import AddReport
+    from .commands.batch import collect
+    from .commands.outcomes import Status
 
-    failed = 0
-    with _batches(batch_id) as (pipeline, records):
-        for record in records:
-            report = AddReport(record["issue"])
-            remote = pipeline.collect(record, report)
-            if remote.status != "completed":
-                _err(f"digest: batch {record['id']} is {batches.describe(remote)}; collect it later")
-                continue
-            failed += report.count("failed")
-            _err(f"digest: batch {record['id']}: {_summary_line(report)}")
-    if failed:
+    with _batch_session() as session:
+        collected = collect(session, batch_id)
+    for batch in collected:
+        if batch.done:
+            echo_err(f"digest: batch {batch.id}: {batch.report.summary()}")
+        else:
+            echo_err(f"digest: batch {batch.id} is {batch.state}; collect it later")
+    if sum(batch.report.count(Status.FAILED) for batch in collected):
         raise typer.Exit(EXIT_PARTIAL)
 
 

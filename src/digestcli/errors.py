@@ -4,6 +4,10 @@ Every stage raises a DigestError subclass whose message is a complete,
 user-facing sentence; only the CLI prints them. Never put secrets in a message.
 """
 
+from __future__ import annotations
+
+import errno
+
 
 class DigestError(Exception):
     """A failure the user can act on; str(error) is the one line we print."""
@@ -43,3 +47,30 @@ class LLMSetupError(LLMError):
 
 class Interrupted(DigestError):
     """The user pressed Ctrl-C before this paper's turn came."""
+
+
+_QUOTED = 120  # characters of a bad input quoted back in its error line
+
+
+def quoted(text: str) -> str:
+    """``text`` quoted for an error line: repr (control characters and undecodable bytes escaped), cut short."""
+    text = repr(text)
+    return text if len(text) <= _QUOTED else text[:_QUOTED] + "…"
+
+
+def os_reason(error: OSError) -> str:
+    """A short reason a person understands: 'disk full', 'permission denied (read-only folder?)'."""
+    if error.errno == errno.ENOSPC:
+        return "disk full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "permission denied (read-only folder?)"
+    return error.strerror or str(error)
+
+
+class UsageError(DigestError):
+    """A value given to a command is not one it can take: the CLI shows it as a usage error (exit 2)
+    on ``param`` ("--since", "CATEGORY"), the way it shows a bad flag."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import DigestError
+from .errors import DigestError, os_reason
 from .redaction import redact_bytes
 
 TEMP_PREFIX = ".digest-tmp-"
@@ -107,15 +107,6 @@ def _remove_quietly(path: Path) -> None:
         path.unlink()
     except OSError:
         pass
-
-
-def os_reason(error: OSError) -> str:
-    """A short reason a person understands: 'disk full', 'permission denied (read-only folder?)'."""
-    if error.errno == errno.ENOSPC:
-        return "disk full"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied (read-only folder?)"
-    return error.strerror or str(error)
 
 
 def sha256_hex(data: bytes | str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .errors import IdentifierError
+from .errors import IdentifierError, quoted
 from .models import ArxivId
 
 _NEW = r"(?P<new>(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5}))"
@@ -26,14 +26,13 @@ _FLAGS = re.IGNORECASE | re.ASCII
 _BARE = re.compile(rf"(?:arxiv:)?{_ID}", _FLAGS)
 _URL = re.compile(rf"https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID}(?:\.pdf)?/?(?:[?#].*)?", _FLAGS)
 _DOI = re.compile(rf"(?:https?://(?:dx\.)?doi\.org/|doi:)?10\.48550/arxiv\.{_ID}", _FLAGS)
-_SHOWN = 120  # characters of a bad input quoted back in its error line
 
 EXAMPLES = "2305.17333, 2305.17333v2, arXiv:2305.17333, https://arxiv.org/abs/2305.17333, hep-th/9901001"
 
 
 def parse_arxiv_id(text: str) -> ArxivId:
     """Return the normalised id in ``text`` or raise IdentifierError."""
-    raw = shown(text)
+    raw = quoted(text)
     text = ascii_digits(text.strip())
     if not text:
         raise IdentifierError("empty identifier (expected e.g. 2305.17333)")
@@ -42,12 +41,6 @@ def parse_arxiv_id(text: str) -> ArxivId:
         if match:
             return _checked(match, raw)
     raise IdentifierError(f"not an arXiv identifier: {raw} (expected e.g. {EXAMPLES})")
-
-
-def shown(text: str) -> str:
-    """``text`` quoted for an error line: repr (control characters and undecodable bytes escaped), cut short."""
-    quoted = repr(text)
-    return quoted if len(quoted) <= _SHOWN else quoted[:_SHOWN] + "…"
 
 
 def ascii_digits(text: str) -> str:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
-from .errors import IdentifierError
+from .errors import IdentifierError, quoted
 
 MAX_PAGE_BYTES = 2 * 1024 * 1024
 _REPO_HOSTS = ("github.com", "gitlab.com", "codeberg.org")
@@ -55,10 +55,8 @@ def split_url(url: str) -> SplitResult:
         url.encode("utf-8")  # lone surrogates: bytes of an argument or file that are not UTF-8
         httpx.URL(url).host  # noqa: B018 - what the download will parse (the host lazily, by IDNA)
     except (ValueError, httpx.InvalidURL) as error:
-        from .ids import shown
-
         reason = "not UTF-8" if isinstance(error, UnicodeEncodeError) else str(error).split("\n")[0][:80]
-        raise IdentifierError(f"not a valid web address: {shown(url)} ({reason})") from None
+        raise IdentifierError(f"not a valid web address: {quoted(url)} ({reason})") from None
     return parts
 
 
@@ -69,9 +67,7 @@ def web_address(text: str) -> str:
     if not re.match(r"https?://", text, re.IGNORECASE):
         return ""
     if not split_url(text).hostname:
-        from .ids import shown
-
-        raise IdentifierError(f"not a valid web address: {shown(text)} (no host)")
+        raise IdentifierError(f"not a valid web address: {quoted(text)} (no host)")
     return text
 
 

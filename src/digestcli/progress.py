@@ -1,14 +1,15 @@
-"""Progress of `digest add` on stderr: a live rich table on a terminal, one line per event otherwise.
+"""Progress of a command: the Reporter protocol the command layer calls, and its three reporters
+(a live rich table on a terminal, one line per event otherwise, silence for the Python API).
 
-Both reporters take the same calls from the pipeline (stage, warn, fail,
-notice, spent) and may be called from several worker threads at once.
+Every reporter takes the same calls (stage, warn, fail, notice, spent, close), possibly from
+several worker threads at once. The one home of a line on stderr (``echo_err``).
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 
@@ -28,6 +29,37 @@ PRICES: dict[str, tuple[float, float]] = {
 STAGES = ("metadata", "pdf", "text", "summary", "saving", "saved")
 
 
+class Reporter(Protocol):
+    def stage(self, paper: str, stage: str, detail: str = "") -> None: ...
+    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None: ...
+    def warn(self, message: str) -> None: ...
+    def fail(self, message: str) -> None: ...
+    def notice(self, message: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class QuietReporter:
+    """Says nothing: for the Python API, where the result carries the outcomes."""
+
+    def stage(self, paper: str, stage: str, detail: str = "") -> None:
+        pass
+
+    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def fail(self, message: str) -> None:
+        pass
+
+    def notice(self, message: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[float, float] | None = None) -> float | None:
     """Dollars for the tokens, or None when the model's price is not known."""
     rates = price or PRICES.get(model)
@@ -45,6 +77,15 @@ def shown(text: str) -> str:
 def echo_err(message: str) -> None:
     """One line on stderr, as every digest message is written."""
     typer.echo(shown(message), err=True)
+
+
+def traceback_text(error: BaseException) -> str:
+    """--debug: the traceback, redacted and without control characters (it quotes outside text too)."""
+    import traceback
+
+    from .sanitize import without_controls
+
+    return without_controls(redact("".join(traceback.format_exception(error)).rstrip("\n")))
 
 
 

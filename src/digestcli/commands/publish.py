@@ -1,0 +1,74 @@
+"""`digest build` and `digest export`: an issue as a newsletter post, or as data.
+
+Reads the workspace only (no lock: every file is replaced whole, and a checkout may be read-only);
+every text leaving here has passed redaction. Never prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..dataexport import FORMATS as EXPORT_FORMATS
+from ..errors import UsageError
+from ..files import write_atomic
+from ..redaction import redact
+from .check import unverified_claims
+from .session import Session
+
+BOOKMARKS = "bookmarks"  # the style that renders every issue as one page
+
+
+@dataclass
+class Post:
+    text: str  # the Markdown post ("" when refused)
+    filename: str  # YYYY-MM-DD-<slug>.md, or bookmarks.md
+    unverified: dict[str, list[str]] = field(default_factory=dict)  # item key -> claims not found in the paper
+    refused: str = ""  # --strict: why the post was not built
+
+
+def build(session: Session, issue: str | None = None, *, style: str | None = None, strict: bool = False) -> Post:
+    """The issue (default: the current one) rendered in ``style`` (default: digest.toml's)."""
+    from ..render import post_filename, render_bookmarks, render_issue
+
+    settings, workspace = session.settings, session.workspace
+    style = style or settings.style
+    if style == BOOKMARKS:
+        everything = [i for name in workspace.list_issues() for i in workspace.items(name)]
+        text = render_bookmarks(everything, title=f"{settings.title}: bookmarks", layout=settings.layout,
+                                tags=settings.tags, workspace=workspace.root)
+        return Post(redact(text), "bookmarks.md")
+    name = issue or settings.current_issue
+    info = workspace.load_issue(name)
+    items = workspace.items(name)
+    unverified = unverified_claims(items, session.texts)
+    if strict and unverified:
+        return Post("", post_filename(info), unverified,
+                    refused=f"--strict: {len(unverified)} item(s) state claims their paper does not support; "
+                            "fix them or list them under accepted_claims (see `digest check`)")
+    text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
+                        default_description=settings.description, image=settings.image,
+                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics)
+    # Items are redacted when written; this also covers one written by an older digest.
+    return Post(redact(text), post_filename(info), unverified)
+
+
+def write_post(post: Post, folder: Path) -> Path:
+    """The post as a file in ``folder``, written atomically."""
+    path = folder / post.filename
+    write_atomic(path, post.text)
+    return path
+
+
+def export(session: Session, issue: str | None = None, fmt: str = "json") -> str:
+    """The items of the issue (default: the current one), in build's order, as JSON, BibTeX or CSV."""
+    from ..dataexport import export as export_items
+    from ..render import order_items
+
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"choose one of {', '.join(EXPORT_FORMATS)}", "--format")
+    name = issue or session.settings.current_issue
+    session.workspace.load_issue(name)
+    items = session.workspace.items(name)
+    ordered = [i for section in order_items(items, session.settings.sections) for i in section.source_items]
+    return redact(export_items(ordered, fmt))  # an item from an older digest may hold the key
