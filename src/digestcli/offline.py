@@ -16,7 +16,8 @@ import re
 from itertools import combinations
 
 from .models import Paper, PaperText, Summary, Usage
-from .pdfclean import math_share, prose_text
+from .linekinds import math_share
+from .pdfclean import prose_text
 from .text import split_sentences
 
 TLDR_WORDS = 50  # a TL;DR a reader takes in at a glance
