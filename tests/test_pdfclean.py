@@ -17,7 +17,10 @@ from dataclasses import replace
 import pytest
 
 import corpus
-from digestcli.pdfclean import (STAMP, clean_chars, clean_document, drop_garbage, join_lines, remove_citations)
+from digestcli.characters import clean_chars, drop_garbage
+from digestcli.citations import remove_citations
+from digestcli.linekinds import STAMP
+from digestcli.pdfclean import clean_document, join_lines
 from digestcli.pdfread import Document, Line, PageLayout
 
 ENGINES = ["pdfium", "pypdf"]
@@ -387,7 +390,8 @@ def test_cleaning_hostile_text_ends(text: str) -> None:
     alarm stops a runaway regular expression; every case here takes milliseconds)."""
     import signal
 
-    from digestcli.pdfclean import numeric_share, prose_text
+    from digestcli.linekinds import numeric_share
+    from digestcli.pdfclean import prose_text
 
     def runaway(*_: object) -> None:
         raise TimeoutError("a cleaning rule did not end")

@@ -16,8 +16,9 @@ import re
 from itertools import combinations
 from typing import Any
 
+from .linekinds import math_share
 from .models import Context, Paper, PaperText, Summary, Usage
-from .pdfclean import math_share, prose_text
+from .pdfclean import prose_text
 from .summarize import Request
 from .text import split_sentences
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .models import Section
-from .pdfclean import KNOWN_HEADING as _KNOWN
+from .linekinds import KNOWN_HEADING as _KNOWN
 from .pdfclean import Paragraph
 
 # Kinds by the words of a heading; the word that comes first in the heading decides
