@@ -276,6 +276,8 @@ def main(argv: list[str]) -> None:
 
     try:
         import pypdfium2  # noqa: F401  (the default engine, loaded while the worker waits for its first paper)
+
+        from . import pdfium_reader  # noqa: F401  (its reader, so the cap meets no import either)
     except ImportError:
         pass
 
