@@ -1,6 +1,6 @@
 """arXiv client: Atom API metadata and PDF downloads over one httpx.Client.
 
-Batches ids (100 per request, max_results always sent), keeps at least the
+Groups ids (100 per request, max_results always sent), keeps at least the
 configured interval between API requests, retries transient failures with
 backoff honouring Retry-After (never a request that ran past its deadline),
 reads every answer under a cap on its decoded size, parses the feed without
@@ -32,7 +32,7 @@ from .net import DeadlineExceeded, read_at_most
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
-BATCH_SIZE = 100
+IDS_PER_REQUEST = 100
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After means "come back later"
 MAX_FEED_BYTES = 16 * 1024 * 1024  # decoded; a feed of 100 papers is a few hundred KB
 
@@ -143,12 +143,12 @@ class ArxivClient:
         """Metadata for each id, keyed by base id; failures are values, not raised."""
         wanted = list(dict.fromkeys(ids))
         results: dict[str, Paper | ArxivError] = {}
-        for start in range(0, len(wanted), BATCH_SIZE):
-            batch = wanted[start : start + BATCH_SIZE]
+        for start in range(0, len(wanted), IDS_PER_REQUEST):
+            group = wanted[start : start + IDS_PER_REQUEST]
             try:
-                results.update(self._fetch_batch(batch, retry_missing=True))
+                results.update(self._fetch_group(group, retry_missing=True))
             except ArxivError as error:
-                results.update({arxiv_id.base: error for arxiv_id in batch})
+                results.update({arxiv_id.base: error for arxiv_id in group})
         return results
 
     def search(self, categories: list[str], since: "datetime", until: "datetime", *, page_size: int = 100,
@@ -175,8 +175,8 @@ class ArxivClient:
             start += page_size
         return list({paper.id.base: paper for paper in found}.values())
 
-    def _fetch_batch(self, batch: list[ArxivId], retry_missing: bool) -> dict[str, Paper | ArxivError]:
-        params = {"id_list": ",".join(a.versioned for a in batch), "max_results": str(len(batch))}
+    def _fetch_group(self, group: list[ArxivId], retry_missing: bool) -> dict[str, Paper | ArxivError]:
+        params = {"id_list": ",".join(a.versioned for a in group), "max_results": str(len(group))}
         body = self._get_with_retries(self.api_url, params=params, throttle=self.api_throttle, what="arXiv API")
         papers, errors = parse_atom_feed(body)
         by_base = {paper.id.base: paper for paper in papers}
@@ -189,14 +189,14 @@ class ArxivClient:
                 base = mentioned
             bad.add(base)
             results[base] = ArxivError(f"{mentioned or 'request'}: arXiv refused it: {message}")
-        missing = [a for a in batch if a.base not in by_base and a.base not in bad]
-        for arxiv_id in batch:
+        missing = [a for a in group if a.base not in by_base and a.base not in bad]
+        for arxiv_id in group:
             if arxiv_id.base in by_base:
                 results[arxiv_id.base] = by_base[arxiv_id.base]
         if errors and missing and retry_missing:
-            # arXiv answers a batch holding a bad id with only an Error entry;
+            # arXiv answers a request holding a bad id with only an Error entry;
             # ask again for the ids that got no answer.
-            results.update(self._fetch_batch(missing, retry_missing=False))
+            results.update(self._fetch_group(missing, retry_missing=False))
         else:
             for arxiv_id in missing:
                 results[arxiv_id.base] = ArxivError(f"{arxiv_id}: no such paper on arXiv")
@@ -328,7 +328,7 @@ class ArxivClient:
 
 def _names_refused_ids(body: bytes) -> bool:
     """Whether an HTTP 400 from the API is its Atom feed of Error entries ("incorrect id format for
-    abc"): then each id named fails alone and the rest of the batch is asked for again."""
+    abc"): then each id named fails alone and the rest of the group is asked for again."""
     try:
         _, errors = parse_atom_feed(body)
     except ArxivError:

@@ -104,8 +104,8 @@ class Item:
 
     @property
     def queued(self) -> str:
-        """When and where in its command the item was asked for (else when it was made): a batch
-        summarized concurrently still sorts in the order it was given."""
+        """When and where in its command the item was asked for (else when it was made): papers
+        summarized concurrently still sort in the order they were given."""
         return str(self._provenance.get("queued") or self._provenance.get("created", ""))
 
     @property
@@ -303,7 +303,7 @@ def body_hash(body: str) -> str:
 
 
 def now_stamp() -> str:
-    """Milliseconds keep the order of a batch when build sorts by creation time."""
+    """Milliseconds keep the order of one command's papers when build sorts by creation time."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
