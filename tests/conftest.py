@@ -105,7 +105,7 @@ _ENV_VARS = (
     "DIGEST_CACHE_DIR", "DIGEST_OFFLINE", "DIGEST_TOKENIZER", "DIGEST_ARXIV_API_INTERVAL", "DIGEST_PDF_INTERVAL",
     "DIGEST_INPUT_BUDGET", "DIGEST_LLM_RETRIES", "DIGEST_RESPONSE_FORMAT", "DIGEST_HTTP_TIMEOUT",
     "DIGEST_LLM_TIMEOUT", "DIGEST_JOBS", "DIGEST_EXTRACT_PROCESSES", "DIGEST_HTTP_DEADLINE",
-    "DIGEST_LLM_DEADLINE",
+    "DIGEST_LLM_DEADLINE", "DIGEST_EXTRACT_TIMEOUT", "DIGEST_EXTRACT_MEMORY_MB",
 )
 
 
@@ -119,7 +119,11 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("DIGEST_TOKENIZER", "estimate")
     monkeypatch.setenv("DIGEST_ARXIV_API_INTERVAL", "0")
     monkeypatch.setenv("DIGEST_PDF_INTERVAL", "0")
-    monkeypatch.setenv("DIGEST_EXTRACT_PROCESSES", "1")  # one bounded worker process; pool tests set their own
+    # PDFs are read in this process: the tests of the bounded worker processes (test_pdf_limits, the pool
+    # tests, every subprocess run of digest through fakes.child_env) set their own bounds, or get the defaults.
+    monkeypatch.setenv("DIGEST_EXTRACT_PROCESSES", "1")
+    monkeypatch.setenv("DIGEST_EXTRACT_TIMEOUT", "0")
+    monkeypatch.setenv("DIGEST_EXTRACT_MEMORY_MB", "0")
     return cache
 
 

@@ -14,7 +14,6 @@ from ..grounding import Verdict, check as check_fields, still_unverified
 from ..ids import parse_many
 from ..items import Item
 from ..textcache import TextCache
-from .paper import PaperSteps
 from .session import Session
 
 
@@ -65,6 +64,8 @@ def unverified_claims(items: list[Item], texts: TextCache) -> dict[str, list[str
 
 def fetch_texts(session: Session, inputs: list[str]) -> None:
     """Metadata, PDF and text of each paper, into the text cache (offline: no summary is made)."""
+    from .paper import PaperSteps  # the PDF stages: loaded only when a paper must be read
+
     offline = session.offline()
     try:
         ids, _ = parse_many(inputs)
