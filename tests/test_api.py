@@ -93,3 +93,27 @@ def test_a_session_closes_its_clients_and_its_reporter(workspace: Path) -> None:
     http = session.http
     session.close()
     assert http.is_closed and closed == ["reporter"]
+
+
+def test_a_closed_session_makes_no_new_client(workspace: Path) -> None:
+    """A worker still running after a second Ctrl-C must not start PDF workers or connections nobody closes."""
+    from digestcli.errors import Interrupted
+
+    session = Session.open(workspace)
+    session.http  # noqa: B018
+    session.close()
+    for name in ("http", "arxiv", "extractor", "summarizer"):
+        with pytest.raises(Interrupted, match="session is closed"):
+            getattr(session, name)
+
+
+def test_usage_errors_come_before_any_workspace_is_looked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from digestcli.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no workspace here: a usage error must still be the answer
+    for args in (["export", "--format", "xml"], ["feed", "bad%cat", "--add"], ["feed", "cs.CL", "--match", "("]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "Invalid value" in result.output, (args, result.output)
+    assert list(tmp_path.iterdir()) == []  # feed --add made no workspace

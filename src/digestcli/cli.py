@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Optional
 
 import typer
 
 from .cli_base import EXIT_ERROR, EXIT_PARTIAL, app, batch_app
 from .progress import echo_err, shown
+
 
 def _session(create: bool = False, dry_run: bool = False, reporter: Any = None, **flags: Any) -> Any:
     from .commands.session import Session
@@ -84,15 +83,18 @@ def add(
 
     Example: digest add 2305.17333 arXiv:2304.08485 --issue issue-3
     """
-    from .commands.add import add as add_inputs, read_inputs
+    from .commands.add import add as add_inputs, check_request, read_inputs, summarizer_notice
     from .commands.outcomes import AddReport, ItemOptions
     from .progress import make_reporter
 
-    inputs = read_inputs(ids or [], _stdin_bytes(ids), from_file)
+    inputs = read_inputs(ids or [], sys.stdin, from_file)
     session = _session(create=True, dry_run=dry_run, model=model, input_budget=budget, offline=offline or None,
                        jobs=jobs)
-    session.reporter = make_reporter(session.settings.model, session.settings.price)
     report = AddReport(issue or session.settings.current_issue)
+    check_request(session, report.issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch)
+    session.reporter = make_reporter(session.settings.model, session.settings.price)  # after the checks
+    if notice := summarizer_notice(session):
+        session.reporter.notice(notice)
     try:
         options = ItemOptions(**{k: v for k, v in dict(section=section, title=title, note=note, quote=quote).items() if v})
         add_inputs(session, inputs, report.issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch,
@@ -103,14 +105,6 @@ def add(
     finally:
         session.close()
     _report_added(report, session.settings.model, dry_run)
-
-
-def _stdin_bytes(ids: Optional[list[str]]) -> Optional[bytes]:
-    """Standard input, when an id is "-"."""
-    if "-" not in (ids or []):
-        return None
-    stdin = getattr(sys.stdin, "buffer", None)
-    return stdin.read() if stdin else sys.stdin.read().encode("utf-8", "surrogateescape")
 
 
 def _report_added(report: Any, model: str, dry_run: bool) -> None:
@@ -222,10 +216,11 @@ def feed(
     Example: digest feed cs.CL cs.LG --since 1d --match "retrieval|RAG" --add
     """
     from .commands.add import add as add_inputs
-    from .commands.feed import feed as find_new, since_time
+    from .commands.feed import check_query, feed as find_new, since_time
     from .commands.outcomes import AddReport
     from .progress import LineReporter
 
+    check_query(categories, match)  # before a workspace is looked for (or made, with --add)
     start = since_time(since)
     session = _session(create=add, reporter=LineReporter())
     session = session if add or rank else session.offline()
@@ -252,8 +247,9 @@ def export(
 
     Example: digest export issue-3 --format bibtex > issue-3.bib
     """
-    from .commands.publish import export as export_issue
+    from .commands.publish import check_format, export as export_issue
 
+    check_format(fmt)  # a usage error before any workspace is looked for
     sys.stdout.write(export_issue(_session(), issue, fmt))
 
 
@@ -282,7 +278,7 @@ def _list_issues(session: Any, as_json: bool) -> None:
     for row in issues:
         if row.error:  # flagged, not fatal: list is how you find what is broken
             echo_err(f"digest: warning: {row.error}")
-    rows = [{**asdict(row), "title": shown(row.title)} for row in issues]
+    rows = [{**asdict(row), "title": shown(row.title), "error": ""} for row in issues]  # named on stderr only
     _print_rows(rows, as_json, lambda row: f"{'*' if row['current'] else ' '} {row['name']:<16} {row['items']:>3} "
                 f"{'item' if row['items'] == 1 else 'items':<5}  {row['date']}  {row['title']}")
 
@@ -391,9 +387,11 @@ def new(
 
 
 def _batch_session() -> Any:
+    from .commands.batch import check_ready
     from .progress import make_reporter
 
     session = _session()
+    check_ready(session)  # before a live table is drawn
     session.reporter = make_reporter(session.settings.model, session.settings.price)
     return session
 
@@ -408,11 +406,12 @@ def batch_status(
     """
     from .commands.batch import status
 
+    shown_any = False
     with _batch_session() as session:
-        states = status(session, batch_id)
-    for state in states:
-        _out(f"{state.id}\t{shown(state.state)}\t{state.issue}\t{state.papers} papers")
-    if not states:
+        for state in status(session, batch_id):
+            _out(f"{state.id}\t{shown(state.state)}\t{state.issue}\t{state.papers} papers")
+            shown_any = True
+    if not shown_any:
         echo_err("digest: no batches in this workspace (digest add --batch ID... starts one)")
 
 
@@ -427,14 +426,15 @@ def batch_collect(
     from .commands.batch import collect
     from .commands.outcomes import Status
 
+    failed = 0
     with _batch_session() as session:
-        collected = collect(session, batch_id)
-    for batch in collected:
-        if batch.done:
-            echo_err(f"digest: batch {batch.id}: {batch.report.summary()}")
-        else:
-            echo_err(f"digest: batch {batch.id} is {batch.state}; collect it later")
-    if sum(batch.report.count(Status.FAILED) for batch in collected):
+        for batch in collect(session, batch_id):
+            failed += batch.report.count(Status.FAILED)
+            if batch.done:
+                echo_err(f"digest: batch {batch.id}: {batch.report.summary()}")
+            else:
+                echo_err(f"digest: batch {batch.id} is {batch.state}; collect it later")
+    if failed:
         raise typer.Exit(EXIT_PARTIAL)
 
 

@@ -14,7 +14,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DigestError, UsageError, quoted
-from .progress import echo_err, traceback_text
+from .progress import echo_err, echo_traceback
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -27,8 +27,7 @@ def _err(message: str) -> None:
 
 
 def _debug_traceback(ctx: typer.Context, error: BaseException) -> None:
-    """--debug: the traceback, printed here (not by Python) so that it passes through redaction too."""
-    typer.echo(traceback_text(error), err=True)
+    echo_traceback(error)
     ctx.exit(EXIT_ERROR)
 
 

@@ -79,13 +79,14 @@ def echo_err(message: str) -> None:
     typer.echo(shown(message), err=True)
 
 
-def traceback_text(error: BaseException) -> str:
-    """--debug: the traceback, redacted and without control characters (it quotes outside text too)."""
+def echo_traceback(error: BaseException) -> None:
+    """--debug: the traceback on stderr, redacted and without control characters (it quotes outside
+    text too); printed here, not by Python, so that it passes through redaction."""
     import traceback
 
     from .sanitize import without_controls
 
-    return without_controls(redact("".join(traceback.format_exception(error)).rstrip("\n")))
+    typer.echo(without_controls(redact("".join(traceback.format_exception(error)).rstrip("\n"))), err=True)
 
 
 

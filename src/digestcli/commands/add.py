@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timezone
 
 from pathlib import Path
+from typing import TextIO
 
 from ..errors import DigestError, IdentifierError, Interrupted, UsageError, WorkspaceError
 from ..ids import parse_many, read_id_lines
@@ -44,7 +45,8 @@ def add(session: Session, inputs: list[str], issue: str, *, force: bool = False,
     """Add each input (arXiv id or URL) to ``issue``. ``batch`` sends the summaries through the OpenAI
     Batch API (finish with batch.collect); ``dry_run`` only plans. Outcomes are appended to ``report``
     as they happen, so a caller that is interrupted still knows what was saved."""
-    _check_request(session, issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch)
+    check_request(session, issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch)
+    session.summarizer  # noqa: B018 - made now: a token counter's notice comes before any paper's line
     report = report if report is not None else AddReport(issue)
     ids, links = _sort_inputs(session, inputs, report)
     if not dry_run:  # a dry run writes nothing, not even a lock file
@@ -79,13 +81,15 @@ def add(session: Session, inputs: list[str], issue: str, *, force: bool = False,
     return report
 
 
-def read_inputs(given: list[str], stdin: bytes | None = None, from_file: Path | None = None) -> list[str]:
+def read_inputs(given: list[str], stdin: TextIO | None = None, from_file: Path | None = None) -> list[str]:
     """The ids of ``given``, with "-" standing for the lines of ``stdin``, and of the file ``from_file``
     (one id or URL per line, # starts a comment). Bytes that are not UTF-8 stay as escapes, so that line
     alone fails, naming it, and the others still land."""
     inputs = [i for i in given if i != "-"]
     if "-" in given and stdin is not None:
-        inputs += read_id_lines(stdin.decode("utf-8-sig", "surrogateescape"))
+        raw = getattr(stdin, "buffer", None)  # the bytes, where there are any: a BOM or bad UTF-8 is ours to handle
+        data = raw.read() if raw is not None else stdin.read().encode("utf-8", "surrogateescape")
+        inputs += read_id_lines(data.decode("utf-8-sig", "surrogateescape"))
     if from_file is not None:
         try:
             inputs += read_id_lines(from_file.read_bytes().decode("utf-8-sig", "surrogateescape"))
@@ -96,18 +100,22 @@ def read_inputs(given: list[str], stdin: bytes | None = None, from_file: Path | 
     return inputs
 
 
-def _check_request(session: Session, issue: str, *, force: bool, refresh: bool, dry_run: bool, batch: bool) -> None:
-    """Refuse what cannot be done before anything is fetched; say which summarizer runs."""
-    settings = session.settings
+def check_request(session: Session, issue: str, *, force: bool = False, refresh: bool = False,
+                  dry_run: bool = False, batch: bool = False) -> None:
+    """Refuse what cannot be done, before anything is fetched or shown."""
     validate_issue_name(issue)
     if force and refresh:
         raise UsageError("use either --force or --refresh, not both")
-    if batch and (dry_run or not settings.use_llm):
+    if batch and (dry_run or not session.settings.use_llm):
         raise UsageError("--batch needs OPENAI_API_KEY (and no --offline or --dry-run)")
-    if not settings.use_llm:
-        why = "--offline" if settings.offline else "no OPENAI_API_KEY set"
-        session.reporter.notice(f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)")
-    session.summarizer  # noqa: B018 - made now: a token counter's notice comes before any paper's line
+
+
+def summarizer_notice(session: Session) -> str:
+    """The line that says the offline summarizer fills the template, and why ("" with an LLM)."""
+    if session.settings.use_llm:
+        return ""
+    why = "--offline" if session.settings.offline else "no OPENAI_API_KEY set"
+    return f"{why}: using the offline extractive summarizer (fields are the paper's own sentences)"
 
 
 def _fail(session: Session, report: AddReport, given: str, message: str) -> None:

@@ -6,6 +6,7 @@ checked and cached like direct answers, and collecting twice is harmless. Never 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,29 +44,32 @@ def submit(session: Session, issue: str, report: AddReport) -> None:
     report.batch_id = record["id"]
 
 
-def _records(session: Session, batch_id: str | None) -> list[dict[str, Any]]:
+def check_ready(session: Session) -> None:
+    """Batches need the LLM backend: refuse before anything is shown or asked."""
     if not session.settings.use_llm:
         raise WorkspaceError("batches need OPENAI_API_KEY (and no DIGEST_OFFLINE)")
+
+
+def _records(session: Session, batch_id: str | None) -> list[dict[str, Any]]:
+    check_ready(session)
     return [session.batches.load(batch_id)] if batch_id else session.batches.all()
 
 
-def status(session: Session, batch_id: str | None = None) -> list[BatchState]:
-    """Each batch asked for (default: every batch of the workspace) as the server describes it now."""
-    states = []
+def status(session: Session, batch_id: str | None = None) -> Iterator[BatchState]:
+    """Each batch asked for (default: every batch of the workspace) as the server describes it now,
+    one at a time: a batch the server fails on stops the walk, not what came before."""
     for record in _records(session, batch_id):
         remote = openai_batch.fetch(session.llm.client, record["id"])
-        states.append(BatchState(record["id"], record["issue"], openai_batch.describe(remote), len(record["entries"])))
-    return states
+        yield BatchState(record["id"], record["issue"], openai_batch.describe(remote), len(record["entries"]))
 
 
-def collect(session: Session, batch_id: str | None = None) -> list[Collected]:
-    """Write the items of each finished batch asked for (default: every batch of the workspace)."""
-    results = []
+def collect(session: Session, batch_id: str | None = None) -> Iterator[Collected]:
+    """Write the items of each finished batch asked for (default: every batch of the workspace), one
+    batch at a time."""
     for record in _records(session, batch_id):
         report = AddReport(record["issue"])
         remote = _collect_one(session, record, report)
-        results.append(Collected(record["id"], openai_batch.describe(remote), remote.status == "completed", report))
-    return results
+        yield Collected(record["id"], openai_batch.describe(remote), remote.status == "completed", report)
 
 
 def _collect_one(session: Session, record: dict[str, Any], report: AddReport) -> Any:

@@ -40,18 +40,15 @@ def since_time(text: str, now: datetime | None = None) -> datetime:
         raise UsageError(f"{text!r}: use 12h, 1d, 2w or a date such as 2026-11-20", "--since") from None
 
 
-def check_request(session: Session, categories: list[str], match: str | None, rank: bool) -> re.Pattern[str] | None:
-    """The --match pattern, compiled, once the categories and --rank are known to be usable."""
+def check_query(categories: list[str], match: str | None) -> re.Pattern[str] | None:
+    """The --match pattern, compiled, once the categories are known to be arXiv's."""
     for category in categories:
         if not re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", category):
             raise UsageError(f"{category!r} is not an arXiv category such as cs.CL", "CATEGORY")
     try:
-        pattern = re.compile(match, re.IGNORECASE) if match else None
+        return re.compile(match, re.IGNORECASE) if match else None
     except re.error as error:
         raise UsageError(f"{match!r}: {error}", "--match") from None
-    if rank and not (session.settings.use_llm and session.settings.topic):
-        raise UsageError("--rank needs OPENAI_API_KEY and a topic under [newsletter] in digest.toml")
-    return pattern
 
 
 def feed(session: Session, categories: list[str], since: datetime, *, match: str | None = None,
@@ -59,7 +56,9 @@ def feed(session: Session, categories: list[str], since: datetime, *, match: str
     """Submissions in ``categories`` from ``since`` to ``until`` (default now) whose title or abstract
     matches the regular expression ``match`` (any case); ``rank`` orders them by relevance to the
     newsletter's topic, in one LLM request."""
-    pattern = check_request(session, categories, match, rank)
+    pattern = check_query(categories, match)
+    if rank and not (session.settings.use_llm and session.settings.topic):
+        raise UsageError("--rank needs OPENAI_API_KEY and a topic under [newsletter] in digest.toml")
     papers = session.arxiv.search(categories, since, until or datetime.now(timezone.utc))
     if pattern is not None:
         papers = [p for p in papers if pattern.search(f"{p.title}\n{p.abstract}")]

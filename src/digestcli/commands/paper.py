@@ -172,7 +172,7 @@ class PaperSteps:
         """Write the item (under the issue lock); the summary is already cached."""
         name, workspace, options = paper.id.base, self.session.workspace, self.options
         self.reporter.stage(name, "saving")
-        tokenizer = self.session.counter.name if summary.backend != "offline" else ""
+        tokenizer = self.session.counter.name if context_tokens else ""  # tokens were counted: by what
         verdict = self._ground(paper, text, summary)
         made = items.Provenance(context_tokens, tokenizer, EXTRACTOR_VERSION, queued=queued,
                                 grounding=verdict.to_meta(), extra=extra)
@@ -197,7 +197,7 @@ class PaperSteps:
             self.reporter.spent(name, summary.usage.input_tokens, summary.usage.output_tokens)
         how = "cached summary, 0 tokens" if summary.cached else (
             f"{summary.usage.input_tokens} in / {summary.usage.output_tokens} out tokens"
-            if summary.backend != "offline" else "offline extractive summary")
+            if context_tokens else "offline extractive summary")
         self.reporter.stage(name, "saved", f"{path.relative_to(workspace.root)} ({how})")
         return Outcome(given, Status.ADDED, str(path), paper.id.filename, summary)
 

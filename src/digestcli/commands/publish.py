@@ -60,13 +60,17 @@ def write_post(post: Post, folder: Path) -> Path:
     return path
 
 
+def check_format(fmt: str) -> None:
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"choose one of {', '.join(EXPORT_FORMATS)}", "--format")
+
+
 def export(session: Session, issue: str | None = None, fmt: str = "json") -> str:
     """The items of the issue (default: the current one), in build's order, as JSON, BibTeX or CSV."""
     from ..dataexport import export as export_items
     from ..render import order_items
 
-    if fmt not in EXPORT_FORMATS:
-        raise UsageError(f"choose one of {', '.join(EXPORT_FORMATS)}", "--format")
+    check_format(fmt)
     name = issue or session.settings.current_issue
     session.workspace.load_issue(name)
     items = session.workspace.items(name)

@@ -7,12 +7,13 @@ one and run several commands on it. Never prints: progress goes to the session's
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, find_workspace, load_settings
-from ..errors import WorkspaceError
+from ..errors import Interrupted, WorkspaceError
 from ..progress import QuietReporter, Reporter
 from ..store import STATE, Workspace
 
@@ -63,6 +64,8 @@ class Session:
         self._owns_reporter = owns_reporter  # close() closes it (a live display gives the terminal back)
         self._made: dict[str, Any] = {}
         self._closers: list[Any] = []
+        self._making = threading.RLock()  # worker threads may be the first to ask (making one asks for others)
+        self._closed = False
         if arxiv is not None:
             self._made["arxiv"] = arxiv
         if summarizer is not None:
@@ -102,22 +105,27 @@ class Session:
     def close(self) -> None:
         """Stop the PDF workers, close every connection this session opened, and close the reporter
         (a live display gives the terminal back)."""
-        try:
-            for close in reversed(self._closers):
-                close()
-        finally:
-            self._closers.clear()
-            self._made.clear()
-            if self._owns_reporter:
-                self.reporter.close()
+        with self._making:
+            self._closed = True  # a worker thread still running after a second Ctrl-C makes nothing new
+            try:
+                for close in reversed(self._closers):
+                    close()
+            finally:
+                self._closers.clear()
+                self._made.clear()
+                if self._owns_reporter:
+                    self.reporter.close()
 
     def _once(self, name: str, make: Any, close: Any = None) -> Any:
-        if name not in self._made:
-            value = make()
-            self._made[name] = value
-            if close is not None:
-                self._closers.append(lambda: close(value))
-        return self._made[name]
+        with self._making:
+            if self._closed:
+                raise Interrupted(f"the session is closed: no {name} is made after it")
+            if name not in self._made:
+                value = make()
+                self._made[name] = value
+                if close is not None:
+                    self._closers.append(lambda: close(value))
+            return self._made[name]
 
     # -- what commands use ------------------------------------------------------------------
 
