@@ -42,6 +42,8 @@ class Settings:
     current_issue: str = "issue-1"
     style: str = "newsletter"  # default style of `digest build`
     topic: str = ""  # what the newsletter covers, for `digest feed --rank`
+    assets_dir: str = "assets/digest"  # where `build --out` copies figures, under the blog's root
+    assets_url: str = "/assets/digest"  # where the blog serves them
     topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
     # llm
     model: str = "gpt-4o-mini"
@@ -139,6 +141,8 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("issue", "current"): ("current_issue", str),
     ("newsletter", "style"): ("style", str),
     ("newsletter", "topic"): ("topic", str),
+    ("newsletter", "assets_dir"): ("assets_dir", str),
+    ("newsletter", "assets_url"): ("assets_url", str),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
     ("llm", "input_budget"): ("input_budget", int),
@@ -343,6 +347,8 @@ image = ""                # optional header image URL for every issue
 sections = ["Research", "More Reads", "Open Source", "Pointers"]
 style = "newsletter"      # digest build's default: newsletter | highlights | digest | bookmarks
 topic = ""                # what the newsletter covers; digest feed --rank orders new papers by it
+assets_dir = "assets/digest"   # build --out DIR copies each paper's figure here, under the blog's root
+assets_url = "/assets/digest"  # ... and links it from here (the blog serves assets_dir at this path)
 
 [issue]
 current = "{current_issue}"     # where `digest add` puts items unless --issue is given

@@ -1,7 +1,8 @@
 """Markdown files with YAML front matter: read safely, written in one stable form.
 
 Reading refuses YAML nested too deeply or made of many aliases, and names the file and line of
-broken YAML. Knows no field name: what the fields mean is items.py's business.
+broken YAML; checks fields against a schema the caller gives. Knows no field name: what the fields
+mean is items.py's business.
 """
 
 from __future__ import annotations
@@ -92,3 +93,56 @@ def _yaml_handler() -> Any:
             return yaml.load(fm, Loader=loader)  # noqa: S506 - a safe loader
 
     return Handler()
+
+
+# -- checking fields by a schema (the caller's: this module knows no field) ----------------------
+
+TEXT = "text"
+TEXTS = "a list of texts"
+MAPPING = "a mapping"
+WHOLE = "a whole number"
+FLAG = "true or false"
+
+
+def validate(path: Path | str, meta: dict[str, Any], fields: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``meta`` with every field digest reads made well-typed, or one WorkspaceError naming the file and field."""
+    checked = dict(meta)
+    for name, kind in fields.items():
+        value = meta.get(name)
+        if value is None:
+            continue
+        field = f"{prefix}{name}"
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                raise _wrong(path, field, MAPPING, value)
+            checked[name] = validate(path, value, kind, f"{field}.")
+        elif kind == TEXT:
+            checked[name] = _text(path, field, value)
+        elif kind == TEXTS:
+            values = value if isinstance(value, list) else [value]
+            checked[name] = [_text(path, field, v, TEXTS) for v in values if v is not None]
+        elif kind == WHOLE:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _wrong(path, field, WHOLE, value)
+            checked[name] = value
+        elif kind == FLAG and not isinstance(value, bool):
+            raise _wrong(path, field, FLAG, value)
+    return checked
+
+
+def _text(path: Path | str, field: str, value: Any, kind: str = TEXT) -> str:
+    from datetime import date
+
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, date)):  # bool is an int
+        return str(value)
+    raise _wrong(path, field, kind, value, inside=kind == TEXTS)
+
+
+def _wrong(path: Path | str, field: str, kind: str, value: Any, inside: bool = False) -> WorkspaceError:
+    got = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)[:40]
+    where = " inside the list" if inside else ""
+    return WorkspaceError(f"{path}: front-matter field '{field}' must be {kind}, got {got}{where}; fix it by hand")

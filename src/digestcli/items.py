@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import front_matter
-from .errors import WorkspaceError
+from .front_matter import FLAG, TEXT, TEXTS, WHOLE, validate
 from .files import sha256_hex
 from .models import IssueInfo
 from .sanitize import without_comments, without_controls
@@ -130,20 +130,50 @@ class Item:
         return Item(self.key, meta, self.body, self.path)
 
     def placed(self, section: str | None = None, order: int | None = None) -> Item:
-        """The item moved to ``section`` and/or to place ``order`` in its section."""
-        changes: dict[str, Any] = {}
-        if section is not None:
-            changes["section"] = section
-        if order is not None:
-            changes["order"] = order
-        return self.with_meta(**changes)
+        """The item moved to ``section`` and/or to place ``order`` in its section (None: unchanged)."""
+        return self.with_meta(section=self.meta.get("section") if section is None else section,
+                              order=self.order if order is None else order)
 
     def with_star(self, on: bool) -> Item:
         return self.with_meta(starred=True if on else None)
 
+    @property
+    def figure(self) -> Figure | None:
+        """The figure shown with the item: digest's choice, or the writer's (a file "" means none)."""
+        value = self.meta.get("figure")
+        if not isinstance(value, dict):
+            return None
+        return Figure(value.get("number"), value.get("page"), str(value.get("caption") or ""),
+                      str(value.get("file") or ""), str(value.get("chosen") or "digest"))
+
+    def with_figure(self, figure: Figure | None) -> Item:
+        return self.with_meta(figure=figure.to_meta() if figure else None)
+
     def with_paper(self, paper: Paper) -> Item:
         """The item with the metadata arXiv gives (what --refresh updates); the summary is untouched."""
         return Item(self.key, {**self.meta, **paper_meta(paper)}, self.body, self.path)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An item's figure: the paper's figure ``number`` on ``page``, its caption, and its image
+    ``file`` (relative to the issue folder, or a URL of the writer's own). ``chosen`` is "digest"
+    or "writer": a writer's choice, or a writer's "none" (file ""), survives --force."""
+
+    number: int | None
+    page: int | None
+    caption: str
+    file: str
+    chosen: str = "digest"
+
+    def to_meta(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    @property
+    def local_name(self) -> str:
+        """The image's name in the issue's figures/ folder ("" for a URL, none, or any other path)."""
+        found = re.fullmatch(r"figures/([A-Za-z0-9][A-Za-z0-9._-]*\.(?:png|webp|jpe?g|gif))", self.file)
+        return found.group(1) if found and ".." not in self.file else ""
 
 
 # -- the body ---------------------------------------------------------------------------------
@@ -224,12 +254,6 @@ def parse_body(body: str) -> dict[str, Any]:
 
 # -- front-matter values ---------------------------------------------------------------------
 
-TEXT = "text"
-TEXTS = "a list of texts"
-MAPPING = "a mapping"
-WHOLE = "a whole number"
-FLAG = "true or false"
-
 # The front-matter fields digest reads (items and _issue.md), and what each must hold. Other fields are kept as
 # they are and never read. A scalar where text is expected becomes text (YAML reads `published: 2023-05-26` as
 # a date, `title: 2023` as a number); a scalar where a list is expected becomes a list of one.
@@ -241,57 +265,13 @@ ITEM_FIELDS: dict[str, Any] = {
     "order": WHOLE,
     "stars": WHOLE,
     "starred": FLAG,
+    "figure": {"number": WHOLE, "page": WHOLE, "caption": TEXT, "file": TEXT, "chosen": TEXT},
     "provenance": {
         **dict.fromkeys(("backend", "model", "created", "queued", "body_hash", "batch"), TEXT),
         "evidence": TEXTS,
         "grounding": {"unverified": TEXTS},
     },
 }
-
-
-def validate_meta(path: Path | str, meta: dict[str, Any], fields: dict[str, Any] = ITEM_FIELDS,
-                  prefix: str = "") -> dict[str, Any]:
-    """``meta`` with every field digest reads made well-typed, or one WorkspaceError naming the file and field."""
-    checked = dict(meta)
-    for name, kind in fields.items():
-        value = meta.get(name)
-        if value is None:
-            continue
-        field = f"{prefix}{name}"
-        if isinstance(kind, dict):
-            if not isinstance(value, dict):
-                raise _wrong(path, field, MAPPING, value)
-            checked[name] = validate_meta(path, value, kind, f"{field}.")
-        elif kind == TEXT:
-            checked[name] = _text(path, field, value)
-        elif kind == TEXTS:
-            values = value if isinstance(value, list) else [value]
-            checked[name] = [_text(path, field, v, TEXTS) for v in values if v is not None]
-        elif kind == WHOLE:
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise _wrong(path, field, WHOLE, value)
-            checked[name] = value
-        elif kind == FLAG and not isinstance(value, bool):
-            raise _wrong(path, field, FLAG, value)
-    return checked
-
-
-def _text(path: Path | str, field: str, value: Any, kind: str = TEXT) -> str:
-    from datetime import date
-
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float, date)):  # bool is an int
-        return str(value)
-    raise _wrong(path, field, kind, value, inside=kind == TEXTS)
-
-
-def _wrong(path: Path | str, field: str, kind: str, value: Any, inside: bool = False) -> WorkspaceError:
-    got = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)[:40]
-    where = " inside the list" if inside else ""
-    return WorkspaceError(f"{path}: front-matter field '{field}' must be {kind}, got {got}{where}; fix it by hand")
 
 
 def body_hash(body: str) -> str:
@@ -401,9 +381,9 @@ def dump_item(item: Item) -> str:
 
 
 def load_item(path: Path) -> Item:
-    """An item file with its front matter checked field by field (see ``validate_meta``)."""
+    """An item file with its front matter checked field by field against ITEM_FIELDS."""
     meta, body = front_matter.read(path)
-    return Item(key=path.stem, meta=validate_meta(path, meta), body=body, path=str(path))
+    return Item(key=path.stem, meta=validate(path, meta, ITEM_FIELDS), body=body, path=str(path))
 
 
 def dump_issue(info: IssueInfo) -> str:

@@ -48,6 +48,9 @@ class RenderItem:
     link_label: str = ""
     emoji: str = ""
     stars: str = ""
+    figure_url: str = ""  # the paper's figure, where the blog serves it ("" when the item has none)
+    figure_alt: str = ""  # its caption, made safe for an HTML attribute
+    figure_caption: str = ""  # "Figure N from <em>Title</em>", as HTML digest made safe
 
 
 _LINKS = {"repository": ("👉", "Code"), "video": ("📹", "Watch"), "article": ("📝", "Read"), "link": ("🔗", "Link")}
@@ -97,7 +100,35 @@ class Own(str):
     Any filter or concatenation in a template returns a plain str, which is sanitized again."""
 
 
-def to_render_item(item: Item) -> RenderItem:
+def figure_url(item: Item, assets_url: str) -> str:
+    """Where the blog serves the item's figure: the writer's own http(s) URL as it is, else the image
+    copied under ``assets_url``/<issue>/ (see publish.copy_figures); "" when there is none."""
+    figure = item.figure
+    if figure is None or not figure.file:
+        return ""
+    if not figure.local_name:
+        return safe_url(figure.file)  # the writer's own image on the web, or nothing
+    issue = Path(item.path).parent.name if item.path else ""
+    return safe_url(f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}") or _image_url(
+        f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}")
+
+
+def _figure_parts(item: Item, assets_url: str) -> dict[str, str]:
+    """The figure's URL, alt text and caption, each safe where the template puts it (HTML, not Markdown)."""
+    from html import escape
+
+    url = figure_url(item, assets_url)
+    figure = item.figure
+    if not url or figure is None:
+        return {}
+    caption = plain_value(figure.caption)
+    alt = caption if len(caption) <= 160 else caption[:157].rsplit(" ", 1)[0] + "…"
+    named = f"Figure {figure.number}" if figure.number else "Figure"
+    return {"figure_url": Own(url), "figure_alt": Own(escape(alt or named, quote=True)),
+            "figure_caption": Own(f"{named} from <em>{escape(plain_value(item.title), quote=True)}</em>")}
+
+
+def to_render_item(item: Item, assets_url: str = "") -> RenderItem:
     """An item's values for the templates, as they are: the template environment makes every printed
     value inert (see ``_finalize``) except digest's own, marked ``Own``: URLs that passed
     ``safe_url``, the link's emoji, label and stars, and the author's notes, which are theirs."""
@@ -128,6 +159,7 @@ def to_render_item(item: Item) -> RenderItem:
         starred=item.starred,
         abstract=item.abstract,
         first_sentence=_first_sentence(parts["tldr"]),
+        **_figure_parts(item, assets_url),
     )
 
 
@@ -145,7 +177,7 @@ def _finalize(value: Any) -> Any:
     return inline_text("" if value is None else str(value))
 
 
-def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSection]:
+def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str = "") -> list[RenderSection]:
     """Group by section (configured order first, then others by name); within one, by order/created/key."""
     rank = {name: index for index, name in enumerate(sections)}
     groups: dict[str, list[Item]] = {}
@@ -159,7 +191,7 @@ def order_items(items: list[Item], sections: tuple[str, ...]) -> list[RenderSect
     sections = []
     for name in names:
         ordered = sorted(groups[name], key=item_key)
-        sections.append(RenderSection(name, [to_render_item(i) for i in ordered], ordered))
+        sections.append(RenderSection(name, [to_render_item(i, assets_url) for i in ordered], ordered))
     return sections
 
 
@@ -186,11 +218,11 @@ def reading_minutes(markdown: str) -> int:
 def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[str, ...], layout: str,
                  default_description: str, image: str, sections: tuple[str, ...],
                  workspace: Path | None = None, style: str = "newsletter",
-                 topics: dict[str, str] | None = None) -> str:
+                 topics: dict[str, str] | None = None, assets_url: str = "") -> str:
     import yaml
     from jinja2 import TemplateError
 
-    grouped = order_items(items, sections)
+    grouped = order_items(items, sections, assets_url)
     for section in grouped:
         for entry, source in zip(section.items, section.source_items):
             entry.topic = topic_of(source, topics)

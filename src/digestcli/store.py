@@ -178,6 +178,23 @@ class Workspace:
         write_atomic(path, dump_item(item), self.temp_dir)
         return path
 
+    def write_figure(self, issue: str, key: str, data: bytes, extension: str) -> str:
+        """An item's figure image beside it, in <issue>/figures/; returns its name relative to the issue."""
+        self.item_path(issue, key)  # the key is a valid item name, so a valid file name
+        if extension not in ("png", "webp", "jpg", "jpeg", "gif"):
+            raise WorkspaceError(f"a figure must be PNG, WebP, JPEG or GIF, not {extension!r}")
+        name = f"figures/{key}.{extension}"
+        write_atomic(self.issue_dir(issue) / name, data, self.temp_dir)
+        return name
+
+    def _move_figure(self, issue: str, item: Item, target: str) -> None:
+        """The item's own figure file follows it to ``target`` (copied there, then removed here)."""
+        name = item.figure.local_name if item.figure else ""
+        source = self.issue_dir(issue) / "figures" / name
+        if name and source.is_file():
+            write_atomic(self.issue_dir(target) / "figures" / source.name, source.read_bytes(), self.temp_dir)
+            source.unlink()
+
     def backup_item(self, issue: str, key: str) -> Path:
         """Copy an item file to <key>.<UTC time>.md.bak beside it (never overwriting a backup)."""
         from datetime import datetime, timezone
@@ -203,6 +220,7 @@ class Workspace:
             if self.has_item(target, key):
                 raise WorkspaceError(f"{target} already has {key}; remove one first")
             path = self.write_item(target, item)
+            self._move_figure(issue, item, target)
             self.item_path(issue, key).unlink()
         return path
 

@@ -25,6 +25,7 @@ class Post:
     filename: str  # YYYY-MM-DD-<slug>.md, or bookmarks.md
     unverified: dict[str, list[str]] = field(default_factory=dict)  # item key -> claims not found in the paper
     refused: str = ""  # --strict: why the post was not built
+    assets: list[tuple[Path, str]] = field(default_factory=list)  # (a figure's file, its place under assets_dir)
 
 
 def build(session: Session, issue: str | None = None, *, style: str | None = None, strict: bool = False) -> Post:
@@ -48,14 +49,31 @@ def build(session: Session, issue: str | None = None, *, style: str | None = Non
                             "fix them or list them under accepted_claims (see `digest check`)")
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
-                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics)
+                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics,
+                        assets_url=settings.assets_url)
     # Items are redacted when written; this also covers one written by an older digest.
-    return Post(redact(text), post_filename(info), unverified)
+    return Post(redact(text), post_filename(info), unverified, assets=_figure_files(session, name, items))
+
+
+def _figure_files(session: Session, issue: str, items: list) -> list[tuple[Path, str]]:
+    """Each item's own figure file, and where under assets_dir the post links it (<issue>/<file name>)."""
+    folder = session.workspace.issue_dir(issue)
+    found = []
+    for item in items:
+        name = item.figure.local_name if item.figure else ""
+        source = folder / "figures" / name
+        if name and source.is_file():
+            found.append((source, f"{session.settings.assets_dir.strip('/')}/{issue}/{name}"))
+    return found
 
 
 def write_post(post: Post, folder: Path) -> Path:
-    """The post as a file in ``folder``, written atomically."""
+    """The post as a file in ``folder``, written atomically, and its figures under the blog's root:
+    the parent of a Jekyll ``_posts`` folder, else ``folder`` itself."""
     path = folder / post.filename
+    root = folder.parent if folder.name == "_posts" else folder
+    for source, place in post.assets:
+        write_atomic(root / place, source.read_bytes())
     write_atomic(path, post.text)
     return path
 

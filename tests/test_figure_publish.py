@@ -1,0 +1,100 @@
+"""An item's figure in the post and on the blog: the newsletter style shows it under the links, build
+--out copies the image where a Jekyll site serves it, and the caption (paper text) stays inert."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from test_render import ISSUE, make_workspace, mezo_item
+from typer.testing import CliRunner
+
+from digestcli.cli import app
+from digestcli.items import Figure, load_item
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64  # a stand-in: build copies bytes, it never decodes them
+
+
+def with_figure(workspace_root: Path, caption: str, number: int = 1, file: str = "figures/2305.17333.png") -> Path:
+    issue = workspace_root / "issues" / ISSUE
+    path = issue / "2305.17333.md"
+    item = load_item(path).with_figure(Figure(number, 2, caption, file))
+    from digestcli.store import Workspace
+
+    Workspace(workspace_root).write_item(ISSUE, item)
+    (issue / "figures").mkdir(exist_ok=True)
+    (issue / "figures" / "2305.17333.png").write_bytes(PNG)
+    return path
+
+
+def build(workspace_root: Path, monkeypatch, *args: str):
+    monkeypatch.chdir(workspace_root)
+    return CliRunner().invoke(app, ["build", ISSUE, *args])
+
+
+def test_the_newsletter_shows_the_figure_under_the_links(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    with_figure(workspace.root, "Figure 1: MeZO fine-tunes with forward passes only.")
+    result = build(workspace.root, monkeypatch)
+    assert result.exit_code == 0, result.output
+    links = result.stdout.index("👉[Code](https://github.com/princeton-nlp/MeZO)")
+    figure = result.stdout.index('<figure><img src="/assets/digest/issue-3/2305.17333.png"')
+    assert links < figure < result.stdout.index("MeZO fine-tunes language models with forward passes only")
+    assert 'alt="Figure 1: MeZO fine-tunes with forward passes only." width="100%">' in result.stdout
+    assert "<figcaption>Figure 1 from <em>Fine-Tuning Language Models with Just Forward Passes</em>" in result.stdout
+
+
+def test_an_item_without_a_figure_renders_as_before(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    result = build(workspace.root, monkeypatch)
+    assert result.exit_code == 0 and "<figure>" not in result.stdout
+
+
+def test_build_out_copies_the_figure_where_the_blog_serves_it(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    with_figure(workspace.root, "Figure 1: overview.")
+    posts = tmp_path / "blog" / "_posts"
+    posts.mkdir(parents=True)
+    result = build(workspace.root, monkeypatch, "--out", str(posts))
+    assert result.exit_code == 0, result.output
+    copied = tmp_path / "blog" / "assets" / "digest" / ISSUE / "2305.17333.png"
+    assert copied.read_bytes() == PNG
+    post = next(posts.glob("*.md")).read_text(encoding="utf-8")
+    assert 'src="/assets/digest/issue-3/2305.17333.png"' in post
+
+
+def test_assets_dir_and_url_come_from_digest_toml(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    config = workspace.root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'assets_dir = "assets/digest"', 'assets_dir = "static/img"').replace(
+        'assets_url = "/assets/digest"', 'assets_url = "https://cdn.example.org/img"'), encoding="utf-8")
+    with_figure(workspace.root, "Figure 2: results.", number=2)
+    out = tmp_path / "site"
+    out.mkdir()
+    result = build(workspace.root, monkeypatch, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "static" / "img" / ISSUE / "2305.17333.png").is_file()
+    assert 'src="https://cdn.example.org/img/issue-3/2305.17333.png"' in next(out.glob("*.md")).read_text()
+
+
+def test_a_hostile_caption_stays_text(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    with_figure(workspace.root, 'Figure 1: x" onerror="alert(1)" <script>alert(2)</script> {{ site.secret }}')
+    result = build(workspace.root, monkeypatch)
+    assert result.exit_code == 0, result.output
+    block = re.search(r"<figure>.*?</figure>", result.stdout).group(0)
+    assert "<script" not in block and 'onerror="' not in block and "{{" not in block
+    assert "&quot; onerror=&quot;alert(1)&quot;" in block
+
+
+def test_a_figure_file_that_leaves_the_issue_folder_is_neither_linked_nor_copied(tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    secret = workspace.root / "digest.toml"
+    with_figure(workspace.root, "Figure 1: x", file="figures/../../../digest.toml")
+    out = tmp_path / "site"
+    out.mkdir()
+    result = build(workspace.root, monkeypatch, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert not [p for p in out.rglob("*") if p.is_file() and p.read_bytes() == secret.read_bytes()]
