@@ -14,23 +14,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .cli_base import EXIT_ERROR, EXIT_PARTIAL, app, batch_app
+from .cli_base import EXIT_ERROR, EXIT_PARTIAL, app, batch_app, exit_for, open_session, out, print_rows
 from .progress import echo_err, shown
-
-
-def _session(create: bool = False, dry_run: bool = False, reporter: Any = None, **flags: Any) -> Any:
-    from .commands.session import Session
-
-    session = Session.open(create=create, dry_run=dry_run, reporter=reporter, **flags)
-    if session.created:
-        echo_err(f"digest: created a new workspace in {session.workspace.root} (edit digest.toml to set the "
-             "newsletter title)")
-    return session
-
-
-def _out(line: str = "") -> None:
-    """One line of data on stdout (outside text in it already made inert)."""
-    typer.echo(line)
 
 
 def _write_or_print(post: Any, out: Optional[Path]) -> None:
@@ -88,8 +73,8 @@ def add(
     from .progress import make_reporter
 
     inputs = read_inputs(ids or [], sys.stdin, from_file)
-    session = _session(create=True, dry_run=dry_run, model=model, input_budget=budget, offline=offline or None,
-                       jobs=jobs)
+    session = open_session(create=True, dry_run=dry_run, model=model, input_budget=budget, offline=offline or None,
+                            jobs=jobs)
     report = AddReport(issue or session.settings.current_issue)
     check_request(session, report.issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch)
     session.reporter = make_reporter(session.settings.model, session.settings.price)  # after the checks
@@ -114,32 +99,20 @@ def _report_added(report: Any, model: str, dry_run: bool) -> None:
     if dry_run:
         _print_plan(report, model)
     if report.batch_id:
-        _out(report.batch_id)
+        out(report.batch_id)
         echo_err(f"digest: batch {report.batch_id} submitted with {report.count(Status.QUEUED)} requests; "
              f"`digest batch status` follows it, `digest batch collect` adds the items when it is done")
     echo_err(f"digest: {report.summary()}")
-    _exit_for(report)
-
-
-def _exit_for(report: Any) -> None:
-    """0 when every input landed or was there already; 1 when none did; 3 (partial) otherwise."""
-    from .commands.outcomes import Status
-
-    landed = sum(report.count(s) for s in (Status.ADDED, Status.REFRESHED, Status.PLANNED, Status.QUEUED))
-    failed = report.count(Status.FAILED)
-    if failed and not (landed or report.count(Status.SKIPPED)):
-        raise typer.Exit(EXIT_ERROR)
-    if failed:
-        raise typer.Exit(EXIT_PARTIAL)
+    exit_for(report)
 
 
 def _print_plan(report: Any, model: str) -> None:
     """--dry-run: one tab-separated line per paper on stdout, then the total."""
     plans = report.plans
     for plan in plans:
-        _out(f"{plan.id}\t{plan.tokens}\t{'cached' if plan.cached else plan.text_source}\t{shown(plan.title)}")
+        out(f"{plan.id}\t{plan.tokens}\t{'cached' if plan.cached else plan.text_source}\t{shown(plan.title)}")
     to_send = sum(p.tokens for p in plans if not p.cached)
-    _out(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p.cached for p in plans)} cached")
+    out(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p.cached for p in plans)} cached")
     echo_err(f"digest: dry run: {to_send} input tokens would be sent to {model}; nothing was written")
 
 
@@ -157,7 +130,7 @@ def build(
     from .commands.publish import build as build_post
     from .errors import WorkspaceError
 
-    post = build_post(_session(), issue, style=style, strict=strict)
+    post = build_post(open_session(), issue, style=style, strict=strict)
     for key, listed in post.unverified.items():
         echo_err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
     if post.refused:
@@ -181,18 +154,18 @@ def check(
     from .commands.check import check as check_issue
     from .progress import LineReporter
 
-    with _session(reporter=LineReporter()) as session:
+    with open_session(reporter=LineReporter()) as session:
         result = check_issue(session, issue)
     for key in result.unchecked:
         echo_err(f"digest: warning: {key}: the paper's text is not available; not checked")
     rows = [checked.to_dict() for checked in result.checked]
     if as_json:
-        _out(json.dumps(rows, indent=2, ensure_ascii=False))
+        out(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         for row in rows:
-            _out(f"{row['item']}  {shown(row['title'])}: {row['claims']} claims, {row['found']} found")
+            out(f"{row['item']}  {shown(row['title'])}: {row['claims']} claims, {row['found']} found")
             for finding in row["findings"]:
-                _out(f"  {finding['field']:<13} {shown(finding['claim']):<24} {_page(finding['page'])}")
+                out(f"  {finding['field']:<13} {shown(finding['claim']):<24} {_page(finding['page'])}")
     echo_err(f"digest: {len(rows)} items checked, {result.failing} with claims not found in their paper")
     if result.failing:
         raise typer.Exit(EXIT_ERROR)
@@ -222,12 +195,12 @@ def feed(
 
     check_query(categories, match)  # before a workspace is looked for (or made, with --add)
     start = since_time(since)
-    session = _session(create=add, reporter=LineReporter())
+    session = open_session(create=add, reporter=LineReporter())
     session = session if add or rank else session.offline()
     try:
         entries = find_new(session, categories, start, match=match, rank=rank)
         for entry in entries:
-            _out("\t".join(shown(v) for v in (entry.paper.id.versioned, entry.paper.title, entry.authors,
+            out("\t".join(shown(v) for v in (entry.paper.id.versioned, entry.paper.title, entry.authors,
                                                entry.first_sentence)))
         echo_err(f"digest: {len(entries)} new papers in {', '.join(categories)} since {start:%Y-%m-%d %H:%M} UTC")
         if add and entries:
@@ -250,7 +223,7 @@ def export(
     from .commands.publish import check_format, export as export_issue
 
     check_format(fmt)  # a usage error before any workspace is looked for
-    sys.stdout.write(export_issue(_session(), issue, fmt))
+    sys.stdout.write(export_issue(open_session(), issue, fmt))
 
 
 @app.command(name="list")
@@ -262,7 +235,7 @@ def list_(
 
     Example: digest list issue-1 --json
     """
-    session = _session()
+    session = open_session()
     if issue is None:
         _list_issues(session, as_json)
     else:
@@ -279,7 +252,7 @@ def _list_issues(session: Any, as_json: bool) -> None:
         if row.error:  # flagged, not fatal: list is how you find what is broken
             echo_err(f"digest: warning: {row.error}")
     rows = [{**asdict(row), "title": shown(row.title), "error": ""} for row in issues]  # named on stderr only
-    _print_rows(rows, as_json, lambda row: f"{'*' if row['current'] else ' '} {row['name']:<16} {row['items']:>3} "
+    print_rows(rows, as_json, lambda row: f"{'*' if row['current'] else ' '} {row['name']:<16} {row['items']:>3} "
                 f"{'item' if row['items'] == 1 else 'items':<5}  {row['date']}  {row['title']}")
 
 
@@ -293,17 +266,7 @@ def _list_items(session: Any, issue: str, as_json: bool) -> None:
         if row.error:  # listed and flagged (build, export and check stop at it), named on stderr
             echo_err(f"digest: warning: {row.error}")
     rows = [{**asdict(row), **{k: shown(getattr(row, k)) for k in ("short_name", "title", "section")}} for row in items]
-    _print_rows(rows, as_json, lambda row: f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} {row['title']}")
-
-
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, line: Any) -> None:
-    """JSON (an "error" field only on a broken entry), or one line per row."""
-    if as_json:
-        _out(json.dumps([{k: v for k, v in row.items() if k != "error" or v} for row in rows],
-                        indent=2, ensure_ascii=False))
-        return
-    for row in rows:
-        _out(line(row))
+    print_rows(rows, as_json, lambda row: f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} {row['title']}")
 
 
 @app.command()
@@ -317,7 +280,7 @@ def show(
     """
     from .commands.issues import show as show_item
 
-    sys.stdout.write(show_item(_session(), issue, item))
+    sys.stdout.write(show_item(open_session(), issue, item))
 
 
 @app.command()
@@ -331,7 +294,7 @@ def rm(
     """
     from .commands.issues import remove
 
-    session = _session()
+    session = open_session()
     echo_err(f"digest: removed {remove(session, issue, item).relative_to(session.workspace.root)}")
 
 
@@ -349,7 +312,7 @@ def mv(
     """
     from .commands.issues import move
 
-    session = _session()
+    session = open_session()
     path = move(session, issue, item, to=to, section=section, position=position)
     echo_err(f"digest: {path.relative_to(session.workspace.root)}" + (f" in {section}" if section else "")
          + (f" at position {position}" if position else ""))
@@ -367,7 +330,7 @@ def star(
     """
     from .commands.issues import star as star_item
 
-    session = _session()
+    session = open_session()
     path = star_item(session, issue, item, on=not off)
     echo_err(f"digest: {'unstarred' if off else 'starred'} {path.relative_to(session.workspace.root)}")
 
@@ -383,14 +346,14 @@ def new(
     """
     from .commands.issues import new as new_issue
 
-    echo_err(f"digest: created {new_issue(_session(), name, title)}; it is now the current issue")
+    echo_err(f"digest: created {new_issue(open_session(), name, title)}; it is now the current issue")
 
 
 def _batch_session() -> Any:
     from .commands.batch import check_ready
     from .progress import make_reporter
 
-    session = _session()
+    session = open_session()
     check_ready(session)  # before a live table is drawn
     session.reporter = make_reporter(session.settings.model, session.settings.price)
     return session
@@ -409,7 +372,7 @@ def batch_status(
     shown_any = False
     with _batch_session() as session:
         for state in status(session, batch_id):
-            _out(f"{state.id}\t{shown(state.state)}\t{state.issue}\t{state.papers} papers")
+            out(f"{state.id}\t{shown(state.state)}\t{state.issue}\t{state.papers} papers")
             shown_any = True
     if not shown_any:
         echo_err("digest: no batches in this workspace (digest add --batch ID... starts one)")

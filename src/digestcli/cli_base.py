@@ -1,12 +1,14 @@
 """The typer plumbing under cli.py: every error becomes one line on stderr and an exit code, every
 option value must be text, and a command's UsageError is shown as typer shows a bad flag.
 
-Part of the CLI layer: imports only progress and errors, like cli.py; holds the app and its global
-options (--debug, --version), and no command.
+Part of the CLI layer: imports only commands/, progress and errors, like cli.py; holds the app, its
+global options (--debug, --version), what every command does around its call (open a session, print
+rows, map a report to an exit code), and no command.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Optional
 
 import typer
@@ -109,6 +111,46 @@ class DigestTyper(typer.Typer):
 
     def command(self, *args: Any, cls: Any = None, **kwargs: Any) -> Any:
         return super().command(*args, cls=cls or DigestCommand, **kwargs)
+
+
+# -- what every command does around its call ---------------------------------------------------
+
+
+def open_session(create: bool = False, dry_run: bool = False, reporter: Any = None, **flags: Any) -> Any:
+    from .commands.session import Session
+
+    session = Session.open(create=create, dry_run=dry_run, reporter=reporter, **flags)
+    if session.created:
+        echo_err(f"digest: created a new workspace in {session.workspace.root} (edit digest.toml to set the "
+                 "newsletter title)")
+    return session
+
+
+def out(line: str = "") -> None:
+    """One line of data on stdout (outside text in it already made inert)."""
+    typer.echo(line)
+
+
+def exit_for(report: Any) -> None:
+    """0 when every input landed or was there already; 1 when none did; 3 (partial) otherwise."""
+    from .commands.outcomes import Status
+
+    landed = sum(report.count(s) for s in (Status.ADDED, Status.REFRESHED, Status.PLANNED, Status.QUEUED))
+    failed = report.count(Status.FAILED)
+    if failed and not (landed or report.count(Status.SKIPPED)):
+        raise typer.Exit(EXIT_ERROR)
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def print_rows(rows: list[dict[str, Any]], as_json: bool, line: Any) -> None:
+    """JSON (an "error" field only on a broken entry), or one line per row."""
+    if as_json:
+        out(json.dumps([{k: v for k, v in row.items() if k != "error" or v} for row in rows],
+                       indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        out(line(row))
 
 
 app = DigestTyper(
