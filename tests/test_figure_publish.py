@@ -98,3 +98,36 @@ def test_a_figure_file_that_leaves_the_issue_folder_is_neither_linked_nor_copied
     result = build(workspace.root, monkeypatch, "--out", str(out))
     assert result.exit_code == 0, result.output
     assert not [p for p in out.rglob("*") if p.is_file() and p.read_bytes() == secret.read_bytes()]
+
+
+def test_the_writer_drops_the_figure_or_gives_their_own(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    path = with_figure(workspace.root, "Figure 1: overview.")
+    monkeypatch.chdir(workspace.root)
+    dropped = CliRunner().invoke(app, ["figure", ISSUE, "2305.17333", "--none"])
+    assert dropped.exit_code == 0, dropped.output
+    assert load_item(path).figure == Figure(None, None, "", "", "writer")
+    assert "<figure>" not in build(workspace.root, monkeypatch).stdout
+
+    own = tmp_path / "mine.png"
+    own.write_bytes(PNG)
+    given = CliRunner().invoke(app, ["figure", ISSUE, "2305.17333", "--image", str(own)])
+    assert given.exit_code == 0, given.output
+    assert load_item(path).figure.file == "figures/2305.17333.png"
+    assert 'src="/assets/digest/issue-3/2305.17333.png"' in build(workspace.root, monkeypatch).stdout
+
+    url = CliRunner().invoke(app, ["figure", ISSUE, "2305.17333", "--image", "https://example.org/f.png"])
+    assert url.exit_code == 0 and load_item(path).figure.file == "https://example.org/f.png"
+    assert 'src="https://example.org/f.png"' in build(workspace.root, monkeypatch).stdout
+
+
+def test_an_image_that_is_not_one_is_refused_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    monkeypatch.chdir(workspace.root)
+    fake = tmp_path / "notes.png"
+    fake.write_text("<svg onload=alert(1)>", encoding="utf-8")
+    for args in (["--image", str(fake)], ["--image", "javascript:alert(1)"], ["--none", "--number", "2"], []):
+        result = CliRunner().invoke(app, ["figure", ISSUE, "2305.17333", *args])
+        assert result.exit_code in (1, 2) and "Traceback" not in result.output, (args, result.output)
+        assert "rror" in result.output and "internal error" not in result.output
+    assert load_item(workspace.root / "issues" / ISSUE / "2305.17333.md").figure is None

@@ -336,6 +336,26 @@ def star(
 
 
 @app.command()
+def figure(
+    issue: Annotated[str, typer.Argument(metavar="ISSUE", help="Issue the item is in.")],
+    item: Annotated[str, typer.Argument(metavar="ID", help="Item id, e.g. 2305.17333.")],
+    number: Annotated[Optional[int], typer.Option("--number", "-n", min=1, metavar="N", help="Show the paper's Figure N.")] = None,
+    none: Annotated[bool, typer.Option("--none", help="Show no figure.")] = False,
+    image: Annotated[Optional[str], typer.Option("--image", metavar="FILE|URL", help="Show your own image: a PNG, JPEG, GIF or WebP file (copied beside the item) or an http(s) URL.")] = None,
+) -> None:
+    """Choose the figure an item shows; `add --force` keeps your choice.
+
+    Example: digest figure issue-3 2305.17333 --number 3
+    """
+    from .commands.figures import choose
+    from .progress import LineReporter
+
+    with open_session(reporter=LineReporter()) as session:
+        chosen = choose(session, issue, item, number=number, none=none, image=image)
+    echo_err(f"digest: {item}: " + (f"shows {chosen.file}" if chosen and chosen.file else "shows no figure"))
+
+
+@app.command()
 def new(
     name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="Issue name (default: the next issue-N).")] = None,
     title: Annotated[Optional[str], typer.Option(metavar="TITLE", help="Issue title (default: 'Issue #N').")] = None,

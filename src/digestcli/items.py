@@ -64,6 +64,7 @@ class Item:
     short_name = property(lambda self: self._text("short_name"))
     arxiv_id = property(lambda self: self._text("arxiv_id"))
     paper_url = property(lambda self: self._text("paper_url"))
+    pdf_url = property(lambda self: self._text("pdf_url"))
     code_url = property(lambda self: self._text("code_url"))
     url = property(lambda self: self._text("url"))  # a link item's address
     kind = property(lambda self: self._text("kind"))  # a link item's kind: repository, video, article, link
