@@ -12,7 +12,7 @@ from .errors import PdfError
 from .figures import FigureInfo
 
 MAX_SCALE = 4.0  # never render beyond 288 dpi, however small the figure
-MARGIN = 6.0  # points of white kept around the figure
+MARGIN = 2.0  # points kept around the figure: less than the gap to its caption
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,9 @@ def _stops(page: ClassifiedPage, index: int, containers: list[Rect]) -> bool:
     if kind != "body" or _SUBFIGURE_LABEL.match(line.text):
         return False
     x, y = (line.x0 + line.x1) / 2, (line.top + line.bottom) / 2
-    if any(c[0] <= x <= c[2] and c[1] <= y <= c[3] and c[3] - c[1] > 2.5 * max(line.size, 1.0) for c in containers):
+    tall = 0.5 * (page.page.height or 792)  # a frame taller than that is a page background, not a figure's
+    if any(c[0] <= x <= c[2] and c[1] <= y <= c[3] and 2.5 * max(line.size, 1.0) < c[3] - c[1] < tall
+           for c in containers):
         return False
     large = bool(line.size and page.body and line.size > 1.15 * page.body)
     heading = numbered_heading(line.text) and words(line.text) <= 12 or bool(KNOWN_HEADING.match(line.text.strip()))
@@ -213,7 +215,9 @@ def _drawing(page: ClassifiedPage, band: Rect, objects: list[Rect], others: list
         return None
     thin = [c for c in clipped if c not in solid and _overlaps(c, region, 5)]
     region = _bounds([region, *thin])
-    labels = [_line_rect(page, i) for i in others if i not in stopping]
+    # text set around the drawing: labels, legends, axis titles (smaller than the body, or not body text)
+    labels = [_line_rect(page, i) for i in others if i not in stopping and (
+        page.kinds[i] != "body" or page.lines[i].size and page.body and page.lines[i].size < 0.9 * page.body)]
     for _ in range(3):  # a label beside the drawing may bring its neighbour in (a legend of several lines)
         near = [r for r in labels if band[1] - 1 <= (r[1] + r[3]) / 2 <= band[3] + 1 and _overlaps(r, region, _GAP)]
         grown = _bounds([region, *near])
@@ -258,7 +262,7 @@ def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> 
     import pypdfium2.raw as raw
 
     left, bottom, right, top = page_box
-    area = (right - left) * (top - bottom)
+    area = (right - left) * (top - bottom)  # a form as large as half of it wraps the page
     drawn = (raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_SHADING)
     box = [ctypes.c_float() for _ in range(4)]
     matrix = raw.FS_MATRIX()
@@ -269,18 +273,21 @@ def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> 
         if kind not in (*drawn, raw.FPDF_PAGEOBJ_FORM) or not raw.FPDFPageObj_GetBounds(obj, *box):
             return
         x0, y0, x1, y1 = _transformed([b.value for b in box], transform)
+        unclipped = (x1 - x0) * (y1 - y0)
         x0, y0, x1, y1 = max(x0, left), max(y0, bottom), min(x1, right), min(y1, top)
         if x1 <= x0 or y1 <= y0:
             return
-        if kind == raw.FPDF_PAGEOBJ_FORM and (x1 - x0) * (y1 - y0) >= 0.5 * area and depth < 4:
-            # a form wrapping (most of) the page: its pieces are in its own space, mapped by its matrix
+        if kind == raw.FPDF_PAGEOBJ_FORM and unclipped >= 0.5 * area and depth < 4:
+            # a form wrapping (most of) the page, or reaching far past it (bounds of clipped-away drawing):
+            # its pieces are in its own space, mapped by its matrix
             raw.FPDFPageObj_GetMatrix(obj, matrix)
             inner = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
             combined = inner if transform is None else _compose(inner, transform)
             for index in range(raw.FPDFFormObj_CountObjects(obj)):
                 visit(raw.FPDFFormObj_GetObject(obj, index), combined, depth + 1)
             return
-        if (x1 - x0) * (y1 - y0) < 0.8 * area:  # not a page-sized background
+        # not a page's background, nor a drawing whose bounds run off the page (its clipped-away parts)
+        if x1 - x0 < 0.9 * (right - left) and y1 - y0 < 0.9 * (top - bottom):
             rects.append((x0, top - y1, x1, top - y0))
 
     for index in range(raw.FPDFPage_CountObjects(page.raw)):
