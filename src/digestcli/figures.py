@@ -18,7 +18,7 @@ _SUBFIGURE_LABEL = re.compile(r"^\(?[a-h]\)\s")
 _BACK_MATTER = re.compile(r"^(?:[A-Z]\.?\s+|\d{1,2}\.?\s+)?(?:references|bibliography|appendix|appendices|"
                           r"supplementary materials?)\b", re.I)
 _KEY_CAPTION = re.compile(r"\b(?:method|approach|architecture|framework|pipeline|overview)s?\b", re.I)
-KEY_FIGURE_PAGES = 3  # Figure 1 on these first pages is the paper's teaser: its key figure
+KEY_FIGURE_PAGES = 4  # Figure 1 on these first pages (title, contents, introduction) is the paper's teaser
 _GAP = 12.0  # points: labels and legends this close to the drawing belong to it
 
 Rect = tuple[float, float, float, float]  # x0, top, x1, bottom: points, y downward (as Line)
@@ -183,19 +183,30 @@ def _stops(page: ClassifiedPage, index: int, containers: list[Rect]) -> bool:
 
 
 def _figure_region(page: ClassifiedPage, block: list[int], blocks: list[list[int]], objects: list[Rect]) -> Rect | None:
-    """The figure above its caption or, failing that, below it, bounded by the text around it."""
+    """The figure above its caption or, failing that, below it, bounded by the text around it; a
+    narrow caption that finds none may be a figure set beside the text (wrapfigure): above it, in its width."""
     left, right = _column(page, block, blocks)
     caption = _bounds([_line_rect(page, i) for i in block])
     inside = [o for o in objects if left - 2 <= (o[0] + o[2]) / 2 <= right + 2]
+    region = _around(page, block, caption, (left, right), inside)
+    if region is None and page.column and caption[2] - caption[0] < 0.6 * page.column:
+        beside = [o for o in objects if o[0] < caption[2] and caption[0] < o[2]]
+        region = _around(page, block, caption, (caption[0] - 5, caption[2] + 5), beside, below=False)
+    return region
+
+
+def _around(page: ClassifiedPage, block: list[int], caption: Rect, column: tuple[float, float],
+            objects: list[Rect], below: bool = True) -> Rect | None:
+    left, right = column
     others = [i for i in range(len(page.lines)) if i not in block
               and page.lines[i].x1 > left and page.lines[i].x0 < right]
-    stopping = [i for i in others if _stops(page, i, inside)]
+    stopping = [i for i in others if _stops(page, i, objects)]
     above = max((page.lines[i].bottom for i in stopping if page.lines[i].bottom <= caption[1] + 1), default=0.0)
-    region = _drawing(page, (left, above + 1, right, caption[1] - 1), inside, others, stopping)
-    if region is None:
-        below = min((page.lines[i].top for i in stopping if page.lines[i].top >= caption[3] - 1),
+    region = _drawing(page, (left, above + 1, right, caption[1] - 1), objects, others, stopping)
+    if region is None and below:
+        under = min((page.lines[i].top for i in stopping if page.lines[i].top >= caption[3] - 1),
                     default=page.page.height or 792)
-        region = _drawing(page, (left, caption[3] + 1, right, below - 1), inside, others, stopping)
+        region = _drawing(page, (left, caption[3] + 1, right, under - 1), objects, others, stopping)
     return region
 
 
