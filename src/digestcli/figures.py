@@ -273,37 +273,57 @@ def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> 
     import pypdfium2.raw as raw
 
     left, bottom, right, top = page_box
-    area = (right - left) * (top - bottom)  # a form as large as half of it wraps the page
+    area = (right - left) * (top - bottom)
     drawn = (raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_SHADING)
     box = [ctypes.c_float() for _ in range(4)]
     matrix = raw.FS_MATRIX()
+    mode, stroke, colour = ctypes.c_int(), ctypes.c_int(), [ctypes.c_uint() for _ in range(4)]
     rects: list[Rect] = []
 
-    def visit(obj: object, transform: tuple[float, ...] | None, depth: int) -> None:
+    def visit(obj: object, transform: tuple[float, ...] | None, clip: Rect, in_figure: bool, depth: int) -> None:
         kind = raw.FPDFPageObj_GetType(obj)
-        if kind not in (*drawn, raw.FPDF_PAGEOBJ_FORM) or not raw.FPDFPageObj_GetBounds(obj, *box):
+        wanted = (*drawn, raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_TEXT) if in_figure else (*drawn, raw.FPDF_PAGEOBJ_FORM)
+        if kind not in wanted or not raw.FPDFPageObj_GetBounds(obj, *box):
             return
         x0, y0, x1, y1 = _transformed([b.value for b in box], transform)
         unclipped = (x1 - x0) * (y1 - y0)
-        x0, y0, x1, y1 = max(x0, left), max(y0, bottom), min(x1, right), min(y1, top)
+        x0, y0, x1, y1 = max(x0, clip[0]), max(y0, clip[1]), min(x1, clip[2]), min(y1, clip[3])
         if x1 <= x0 or y1 <= y0:
             return
-        if kind == raw.FPDF_PAGEOBJ_FORM and unclipped >= 0.5 * area and depth < 4:
-            # a form wrapping (most of) the page, or reaching far past it (bounds of clipped-away drawing):
-            # its pieces are in its own space, mapped by its matrix
+        if kind == raw.FPDF_PAGEOBJ_FORM and depth < 4:
+            # a form's pieces are in its own space, mapped by its matrix; their bounds are tighter than
+            # the form's (which may hold white space or clipped-away drawing). A form wrapping (most
+            # of) the page holds the page's text too; a smaller one is a figure, its text its labels.
             raw.FPDFPageObj_GetMatrix(obj, matrix)
             inner = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
             combined = inner if transform is None else _compose(inner, transform)
+            figure = in_figure or unclipped < 0.5 * area
             for index in range(raw.FPDFFormObj_CountObjects(obj)):
-                visit(raw.FPDFFormObj_GetObject(obj, index), combined, depth + 1)
+                visit(raw.FPDFFormObj_GetObject(obj, index), combined, (x0, y0, x1, y1), figure, depth + 1)
+            return
+        if kind == raw.FPDF_PAGEOBJ_PATH and _blank(raw, obj, mode, stroke, colour):
             return
         # not a page's background, nor a drawing whose bounds run off the page (its clipped-away parts)
         if x1 - x0 < 0.9 * (right - left) and y1 - y0 < 0.9 * (top - bottom):
             rects.append((x0, top - y1, x1, top - y0))
 
     for index in range(raw.FPDFPage_CountObjects(page.raw)):
-        visit(raw.FPDFPage_GetObject(page.raw, index), None, 0)
+        visit(raw.FPDFPage_GetObject(page.raw, index), None, page_box, False, 0)
     return rects
+
+
+def _blank(raw: object, path: object, mode: object, stroke: object, colour: list) -> bool:
+    """A path that only fills white, or draws nothing: a slide's or chart's background, invisible on paper."""
+    if not raw.FPDFPath_GetDrawMode(path, mode, stroke):
+        return False
+    if stroke.value:
+        return False
+    if mode.value == raw.FPDF_FILLMODE_NONE:
+        return True
+    if not raw.FPDFPageObj_GetFillColor(path, *colour):
+        return False
+    red, green, blue, alpha = (c.value for c in colour)
+    return alpha == 0 or min(red, green, blue) >= 250
 
 
 def _transformed(bounds: list[float], matrix: tuple[float, ...] | None) -> tuple[float, float, float, float]:
