@@ -51,7 +51,9 @@ def find_figures(pdf: bytes) -> tuple[FigureInfo, ...]:
 def figures_of(pdf: bytes, classified: tuple[ClassifiedPage, ...]) -> tuple[FigureInfo, ...]:
     """The figures of a PDF whose pages extraction already classified (lines read by the pdfium engine)."""
     captions = {page.page.number: _caption_blocks(page) for page in classified}
-    wanted = [page for page in classified if captions[page.page.number]]
+    # only pages holding a figure caption are opened (a table's caption needs no drawing)
+    wanted = [page for page in classified
+              if any(_FIGURE_NUMBER.match(page.lines[block[0]].text) for block in captions[page.page.number])]
     if not wanted:
         return ()
     back_matter = _back_matter_start(classified)
@@ -164,18 +166,16 @@ def _line_rect(page: ClassifiedPage, index: int) -> Rect:
     return line.x0, line.top, line.x1, line.bottom + 0.25 * max(line.size, 1.0)
 
 
-def _stops(page: ClassifiedPage, index: int, containers: list[Rect]) -> bool:
+def _stops(page: ClassifiedPage, index: int, frames: list[Rect]) -> bool:
     """Whether a line bounds a figure: body text, a heading, the title, another caption, a running
-    head. Text inside a drawn frame or picture, figure labels and sub-figure legends do not."""
+    head. Text inside a drawn frame or picture (``frames``), figure labels and sub-figure legends do not."""
     kind, line = page.kinds[index], page.lines[index]
     if kind in ("caption", "margin"):
         return True
     if kind != "body" or _SUBFIGURE_LABEL.match(line.text):
         return False
     x, y = (line.x0 + line.x1) / 2, (line.top + line.bottom) / 2
-    tall = 0.5 * (page.page.height or 792)  # a frame taller than that is a page background, not a figure's
-    if any(c[0] <= x <= c[2] and c[1] <= y <= c[3] and 2.5 * max(line.size, 1.0) < c[3] - c[1] < tall
-           for c in containers):
+    if any(c[0] <= x <= c[2] and c[1] <= y <= c[3] and c[3] - c[1] > 2.5 * max(line.size, 1.0) for c in frames):
         return False
     large = bool(line.size and page.body and line.size > 1.15 * page.body)
     heading = numbered_heading(line.text) and words(line.text) <= 12 or bool(KNOWN_HEADING.match(line.text.strip()))
@@ -200,7 +200,9 @@ def _around(page: ClassifiedPage, block: list[int], caption: Rect, column: tuple
     left, right = column
     others = [i for i in range(len(page.lines)) if i not in block
               and page.lines[i].x1 > left and page.lines[i].x0 < right]
-    stopping = [i for i in others if _stops(page, i, objects)]
+    tall = 0.5 * (page.page.height or 792)  # a frame taller than that is a page background, not a figure's
+    frames = [o for o in objects if 10 < o[3] - o[1] < tall and o[2] - o[0] > 10]
+    stopping = [i for i in others if _stops(page, i, frames)]
     above = max((page.lines[i].bottom for i in stopping if page.lines[i].bottom <= caption[1] + 1), default=0.0)
     region = _drawing(page, (left, above + 1, right, caption[1] - 1), objects, others, stopping)
     if region is None and below:
@@ -280,16 +282,17 @@ def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> 
     mode, stroke, colour = ctypes.c_int(), ctypes.c_int(), [ctypes.c_uint() for _ in range(4)]
     rects: list[Rect] = []
 
+    in_page, in_form = (*drawn, raw.FPDF_PAGEOBJ_FORM), (*drawn, raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_TEXT)
+
     def visit(obj: object, transform: tuple[float, ...] | None, clip: Rect, in_figure: bool, depth: int) -> None:
         kind = raw.FPDFPageObj_GetType(obj)
-        wanted = (*drawn, raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_TEXT) if in_figure else (*drawn, raw.FPDF_PAGEOBJ_FORM)
-        if kind not in wanted or not raw.FPDFPageObj_GetBounds(obj, *box):
+        if kind not in (in_form if in_figure else in_page) or not raw.FPDFPageObj_GetBounds(obj, *box):
             return
         x0, y0, x1, y1 = _transformed([b.value for b in box], transform)
         unclipped = (x1 - x0) * (y1 - y0)
         x0, y0, x1, y1 = max(x0, clip[0]), max(y0, clip[1]), min(x1, clip[2]), min(y1, clip[3])
-        if x1 <= x0 or y1 <= y0:
-            return
+        if x1 - x0 < 1 and y1 - y0 < 1 or x1 <= x0 or y1 <= y0:
+            return  # a dot, or nothing once clipped
         if kind == raw.FPDF_PAGEOBJ_FORM and depth < 4:
             # a form's pieces are in its own space, mapped by its matrix; their bounds are tighter than
             # the form's (which may hold white space or clipped-away drawing). A form wrapping (most
@@ -301,7 +304,8 @@ def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> 
             for index in range(raw.FPDFFormObj_CountObjects(obj)):
                 visit(raw.FPDFFormObj_GetObject(obj, index), combined, (x0, y0, x1, y1), figure, depth + 1)
             return
-        if kind == raw.FPDF_PAGEOBJ_PATH and _blank(raw, obj, mode, stroke, colour):
+        # only a large white path hides much (a slide's background); small ones are not worth the calls
+        if kind == raw.FPDF_PAGEOBJ_PATH and (x1 - x0) * (y1 - y0) > 2000 and _blank(raw, obj, mode, stroke, colour):
             return
         # not a page's background, nor a drawing whose bounds run off the page (its clipped-away parts)
         if x1 - x0 < 0.9 * (right - left) and y1 - y0 < 0.9 * (top - bottom):
@@ -331,6 +335,9 @@ def _transformed(bounds: list[float], matrix: tuple[float, ...] | None) -> tuple
     if matrix is None:
         return x0, y0, x1, y1
     a, b, c, d, e, f = matrix
+    if b == 0 and c == 0:  # scaled and moved only (almost every form): two corners suffice
+        xa, xb, ya, yb = a * x0 + e, a * x1 + e, d * y0 + f, d * y1 + f
+        return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
     points = [(a * x + c * y + e, b * x + d * y + f) for x in (x0, x1) for y in (y0, y1)]
     return min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points), max(p[1] for p in points)
 
