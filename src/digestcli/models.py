@@ -77,6 +77,7 @@ class PaperText:
     text_hash: str = ""
     page_texts: tuple[str, ...] = ()  # cleaned text of each PDF page, for grounding checks
     engine: str = ""  # the PDF engine that read it ("pdfium" or "pypdf"; "" without a PDF)
+    figures: tuple = ()  # figures.FigureInfo of each captioned figure (found in the PDF, not rendered)
 
     def text_of(self, *kinds: str) -> str:
         return "\n\n".join(s.text for s in self.sections if s.kind in kinds)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .characters import clean_chars, drop_garbage
 from .citations import SPACE_BEFORE_PUNCTUATION, remove_citations
@@ -44,6 +44,8 @@ class CleanDocument:
     pages: tuple[str, ...]  # each page's full text (prose, captions, tables, footnotes), for grounding
     raw_pages: tuple[str, ...]  # each page's lines (all but the stamp), one per line: for links and metadata
     body_size: float
+    # each page's lines with their kinds (figures.py finds captions among them); not compared
+    classified: tuple[ClassifiedPage, ...] = field(default=(), compare=False, repr=False)
 
 
 def _mode_size(lines: list[Line]) -> float:
@@ -223,8 +225,9 @@ def _other_text(page: ClassifiedPage, order: list[int], vocabulary: Vocabulary) 
     return remove_citations(clean_chars(join_lines(others, vocabulary))) if others else ""
 
 
-def clean_document(document: Document) -> CleanDocument:
-    """The prose paragraphs of a paper and the full text of each page."""
+def classify_document(document: Document) -> tuple[ClassifiedPage, ...]:
+    """Every page's lines with their kinds (linekinds), set as the paper sets its body text: lines
+    split at a sub- or superscript joined again, bold decided against the body font."""
     everything = [line for page in document.pages for line in page.lines]
     body = _mode_size(everything)
     fonts = Fonts(everything, body)
@@ -236,12 +239,19 @@ def clean_document(document: Document) -> CleanDocument:
                     and words(line.text) >= 6)
     column = widths[int(len(widths) * 0.8)] if widths else 0.0
     running = running_shapes(document.pages)
+    return tuple(ClassifiedPage(layout, body, column, running) for layout in document.pages)
+
+
+def clean_document(document: Document) -> CleanDocument:
+    """The prose paragraphs of a paper and the full text of each page."""
+    classified = classify_document(document)
+    body = classified[0].body if classified else 0.0
+    document = Document(tuple(page.page for page in classified), document.engine, document.metadata)
     vocabulary = _vocabulary(document.pages)
     paragraphs: list[Paragraph] = []
     others: list[str] = []
     raw: list[str] = []
-    for layout in document.pages:
-        page = ClassifiedPage(layout, body, column, running)
+    for page in classified:
         order = _column_order(page)
         paragraphs.extend(_paragraphs(page, order, vocabulary))
         others.append(_other_text(page, order, vocabulary))
@@ -254,7 +264,7 @@ def clean_document(document: Document) -> CleanDocument:
     for number, extra in enumerate(others, start=1):
         prose = "\n".join(p.text for p in joined if p.page == number)
         pages.append("\n".join(part for part in (prose, extra) if part))
-    return CleanDocument(joined, tuple(pages), tuple(raw), body)
+    return CleanDocument(joined, tuple(pages), tuple(raw), body, classified)
 
 
 def _join_across_pages(paragraphs: list[Paragraph], vocabulary: Vocabulary) -> tuple[Paragraph, ...]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from .codelinks import link_mentions, metadata_mentions, own_code_links
 from .errors import PdfError
+from .figures import FigureInfo, figures_of, find_figures
 from .files import sha256_hex
 from .models import Paper, PaperText, Section
 from .pdfclean import Paragraph, clean_document
@@ -43,6 +44,7 @@ class ExtractedPdf:
     raw_pages: tuple[str, ...]  # each page's lines as read (links, title and authors of non-arXiv papers)
     links: tuple[tuple[tuple[str, str], ...], ...] = ()  # per page: (address, words it covers)
     metadata: dict[str, str] = field(default_factory=dict)
+    figures: tuple[FigureInfo, ...] = ()  # each captioned figure and where it is (found, not rendered)
 
     @property
     def chars(self) -> int:
@@ -63,7 +65,18 @@ def extract_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> ExtractedPdf:
     clean = clean_document(document)
     links = tuple(tuple((link.uri, link.anchor) for link in page.links) for page in document.pages)
     return ExtractedPdf(document.engine, clean.pages, clean.paragraphs, clean.body_size, clean.raw_pages, links,
-                        dict(document.metadata))
+                        dict(document.metadata), _figures(pdf, clean.classified, document.engine))
+
+
+def _figures(pdf: bytes, classified: tuple, engine: str) -> tuple[FigureInfo, ...]:
+    """The figures, found on the lines already classified when pdfium read them. A figure is an
+    extra: a PDF whose drawings cannot be read still gives its text."""
+    try:
+        return figures_of(pdf, classified) if engine == "pdfium" else find_figures(pdf)
+    except MemoryError:
+        raise
+    except Exception:  # pdfium surfaces odd drawings variously; the paper's text matters more
+        return ()
 
 
 class Extractor:
@@ -138,7 +151,7 @@ def paper_text(paper: Paper, pdf: bytes | None = None, *, extracted: ExtractedPd
     links = own_code_links(mentions, paper.authors, _front(extracted))
     full = (abstract, *body)
     return PaperText(full, len(extracted.pages), "pdf", links, "", sha256_hex("\n".join(s.text for s in full)),
-                     extracted.pages, extracted.engine)
+                     extracted.pages, extracted.engine, extracted.figures)
 
 
 def _reference_pages(sections: list[Section]) -> tuple[int, int] | None:
