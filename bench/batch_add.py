@@ -2,7 +2,7 @@
 
 Local servers inject arXiv-like latency: API 300 ms, PDF 200 ms with at most
 one PDF request per second, LLM 2.0 s per call with 4 in flight. Both runs
-use the real AddPipeline (arXiv client, pypdf, openai SDK) on fresh caches.
+use the real add command (arXiv client, PDF workers, openai SDK) on fresh caches.
 The sequential run is the same code with one worker and one LLM slot.
 
     .venv/bin/python bench/batch_add.py [--papers 25]

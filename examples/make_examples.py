@@ -53,7 +53,10 @@ def main() -> None:
         for server in servers:
             server.stop()
         shutil.rmtree(HERE / ".cache", ignore_errors=True)
-    for workspace, what in ((newsletter, "the newsletter style: `issue-1.rendered.md` is `digest build issue-1`"),
+    for workspace, what in ((newsletter, "the newsletter style: `issue-1.rendered.md` is `digest build issue-1`, "
+                                         "and `blog/` is what `digest build issue-1 --out blog/_posts` writes into "
+                                         "a Jekyll site: the post, and each paper's key figure under "
+                                         "`blog/assets/digest/`"),
                             (monthly, "the digest, highlights and bookmarks styles: `*.rendered.md` are "
                                       "`digest build issue-1 --style NAME`")):
         (workspace / "README.md").write_text(
@@ -70,6 +73,8 @@ def make_newsletter(env: dict[str, str]) -> Path:
     set_intro(workspace, "Five papers this week on making large models cheaper to adapt, align and run.")
     digest("add", *NEWSLETTER, cwd=workspace, env=env)
     (workspace / "issue-1.rendered.md").write_text(digest("build", "issue-1", cwd=workspace, env=env))
+    (workspace / "blog" / "_posts").mkdir(parents=True)  # a Jekyll site: the post, and its figures under assets/
+    digest("build", "issue-1", "--out", str(workspace / "blog" / "_posts"), cwd=workspace, env=env)
     return workspace
 
 

@@ -63,6 +63,7 @@ class Settings:
     pdf_engine: str = DEFAULT_ENGINE  # pdfium (fast, reads positions) | pypdf (pure Python)
     # Per paper, in a worker process: past either bound the paper is summarized from its abstract (0: no bound)
     extract_timeout: float = 120.0  # seconds to read one PDF
+    figures: bool = True  # find each paper's figures and keep its key figure with the item
     extract_memory_mb: int = 2048  # address space of the process reading it
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     # arxiv
@@ -165,6 +166,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("cache", "dir"): ("cache_dir", str),
     ("pdf", "engine"): ("pdf_engine", str),
     ("pdf", "timeout"): ("extract_timeout", (int, float)),
+    ("pdf", "figures"): ("figures", bool),
     ("pdf", "max_memory_mb"): ("extract_memory_mb", int),
 }
 
@@ -243,14 +245,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
             if spec is None:
                 raise ConfigError(f"{path}: unknown setting '{table}.{key}'")
             name, expected = spec
-            if isinstance(value, bool) or not isinstance(value, expected):
+            if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
                 kind = expected.__name__ if isinstance(expected, type) else "number"
                 raise ConfigError(f"{path}: '{table}.{key}' must be a {kind}, got {_shown(value)}")
             if expected is list:
                 if not all(isinstance(v, str) for v in value):
                     raise ConfigError(f"{path}: '{table}.{key}' must be a list of strings")
                 value = tuple(value)
-            if isinstance(value, (int, float)):
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = _in_range(name, value, f"{path}: '{table}.{key}'")
             if name == "max_pdf_bytes":
                 value = int(value * 1024 * 1024)
@@ -300,6 +302,8 @@ def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
             values[name] = int(number) if name in whole else number
     if environ.get("DIGEST_CACHE_DIR", "").strip():
         values["cache_dir"] = Path(environ["DIGEST_CACHE_DIR"]).expanduser()
+    if environ.get("DIGEST_FIGURES", "").strip().lower() in ("0", "false", "no"):
+        values["figures"] = False
     if environ.get("DIGEST_OFFLINE", "").strip().lower() in ("1", "true", "yes"):
         values["offline"] = True
     return values
@@ -364,4 +368,5 @@ jobs = 4                  # summaries requested at once (digest add --jobs)
 engine = "{DEFAULT_ENGINE}"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)
 timeout = 120             # seconds to read one PDF; past it the paper is summarized from its abstract
 max_memory_mb = 2048      # memory to read one PDF; past it the paper is summarized from its abstract
+figures = true            # keep each paper's key figure with its item (digest figure changes it)
 '''

@@ -73,7 +73,7 @@ def _encode(image: object, max_bytes: int) -> FigureImage:
 
     def png(picture: Image.Image) -> bytes:
         out = io.BytesIO()
-        picture.save(out, "PNG", optimize=True)
+        picture.save(out, "PNG", compress_level=6)  # optimize=True is 4x slower for 2% fewer bytes
         return out.getvalue()
 
     def webp(picture: Image.Image) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .codelinks import link_mentions, metadata_mentions, own_code_links
 from .errors import PdfError
-from .figures import FigureInfo, figures_of, find_figures
+from .figures import FigureInfo, figures_of, find_figures, key_figure
 from .files import sha256_hex
 from .models import Paper, PaperText, Section
 from .pdfclean import Paragraph, clean_document
@@ -44,7 +44,10 @@ class ExtractedPdf:
     raw_pages: tuple[str, ...]  # each page's lines as read (links, title and authors of non-arXiv papers)
     links: tuple[tuple[tuple[str, str], ...], ...] = ()  # per page: (address, words it covers)
     metadata: dict[str, str] = field(default_factory=dict)
-    figures: tuple[FigureInfo, ...] = ()  # each captioned figure and where it is (found, not rendered)
+    figures: tuple[FigureInfo, ...] = ()  # each captioned figure and where it is
+    figure: FigureInfo | None = None  # the one rendered: the key figure, or the one asked for
+    figure_image: bytes = b""  # its image (PNG or WebP, within the byte budget)
+    figure_format: str = ""  # "png" or "webp": also the file's extension
 
     @property
     def chars(self) -> int:
@@ -56,16 +59,35 @@ class ExtractedPdf:
         return split_sections(self.paragraphs, self.body_size)
 
 
-def extract_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> ExtractedPdf:
-    """Read and clean a PDF. Raises PdfError for a corrupt or encrypted file.
+def extract_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE, figure: int | None = None,
+                figures: bool = True) -> ExtractedPdf:
+    """Read and clean a PDF, find its figures (unless ``figures`` is False) and render one: the key
+    figure, or Figure ``figure`` (0: none). Raises PdfError for a corrupt or encrypted file.
 
-    Top-level and picklable so a process pool can run it.
+    Top-level and picklable so a process pool can run it (the figure is rendered there too, bounded
+    like the rest of the paper).
     """
     document = read_pdf(pdf, engine)
     clean = clean_document(document)
     links = tuple(tuple((link.uri, link.anchor) for link in page.links) for page in document.pages)
+    found = _figures(pdf, clean.classified, document.engine) if figures else ()
+    chosen = key_figure(found) if figure is None else next((f for f in found if f.number == figure), None)
+    image = _image(pdf, chosen) if chosen is not None and figure != 0 else None
     return ExtractedPdf(document.engine, clean.pages, clean.paragraphs, clean.body_size, clean.raw_pages, links,
-                        dict(document.metadata), _figures(pdf, clean.classified, document.engine))
+                        dict(document.metadata), found, chosen if image else None,
+                        image.data if image else b"", image.format if image else "")
+
+
+def _image(pdf: bytes, figure: FigureInfo) -> Any:
+    """The figure's image, or None when it cannot be rendered (the paper's text matters more)."""
+    from .figure_image import render_figure
+
+    try:
+        return render_figure(pdf, figure)
+    except MemoryError:
+        raise
+    except Exception:
+        return None
 
 
 def _figures(pdf: bytes, classified: tuple, engine: str) -> tuple[FigureInfo, ...]:
@@ -86,20 +108,22 @@ class Extractor:
     only when no limit is set and ``processes`` is 0 or 1. Workers start on first use."""
 
     def __init__(self, processes: int = 0, engine: str = DEFAULT_ENGINE, *, timeout: float = 0.0,
-                 memory_mb: int = 0) -> None:
+                 memory_mb: int = 0, figures: bool = True) -> None:
         bounded = timeout > 0 or memory_mb > 0
         self.processes = max(1, processes) if processes > 1 or bounded else 0
         self.engine = engine
+        self.figures = figures  # find figures and render the key one (a figure asked for is always found)
         self.timeout = timeout
         self.memory_mb = memory_mb
         self._pool: Any = None
         self._lock = threading.Lock()
 
-    def extract(self, pdf: bytes) -> ExtractedPdf:
-        """Raises PdfError for a corrupt, runaway or crashing PDF (Interrupted once closed)."""
+    def extract(self, pdf: bytes, figure: int | None = None) -> ExtractedPdf:
+        """Raises PdfError for a corrupt, runaway or crashing PDF (Interrupted once closed).
+        ``figure``: the figure to render (default: the key figure; 0: none)."""
         if not self.processes:
-            return extract_pdf(pdf, self.engine)
-        return self._workers().extract(pdf, self.engine)
+            return extract_pdf(pdf, self.engine, figure, self.figures or figure is not None)
+        return self._workers().extract(pdf, self.engine, figure, self.figures or figure is not None)
 
     def warm(self) -> None:
         """Start a worker ahead of the first PDF."""

@@ -58,13 +58,13 @@ class WorkerPool:
             if not self.closed and not self._idle and not self._busy:
                 self._idle.append(_Worker(self._launcher, self.memory_mb))
 
-    def extract(self, pdf: bytes, engine: str) -> Any:
+    def extract(self, pdf: bytes, engine: str, figure: int | None = None, figures: bool = True) -> Any:
         """What extract_pdf makes of ``pdf``, read by a worker. Raises PdfError (Interrupted once closed)."""
         with self._slots:
             for _ in range(2):  # a worker found dead before it took the paper is replaced once
                 worker = self._take()
                 try:
-                    return worker.extract(pdf, engine, self.timeout, self.memory_mb)
+                    return worker.extract((pdf, engine, figure, figures), self.timeout, self.memory_mb)
                 except _WorkerLost:
                     continue
                 except PdfError:
@@ -120,12 +120,13 @@ class _Worker:
         self._ready = False
         self.dead = False
 
-    def extract(self, pdf: bytes, engine: str, timeout: float, memory_mb: int) -> Any:
+    def extract(self, job: tuple[Any, ...], timeout: float, memory_mb: int) -> Any:
+        """``job``: extract_pdf's arguments."""
         process = self._process()
 
         def talk() -> Any:
             try:
-                _send(process.stdin, (pdf, engine))
+                _send(process.stdin, job)
             except OSError:
                 return _LOST
             return _receive(process.stdout)
@@ -267,7 +268,8 @@ def _receive(stream: IO[bytes] | None) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    """A worker: read (pdf, engine) jobs from stdin and answer each on stdout until stdin closes."""
+    """A worker: read extract_pdf's (pdf, engine, figure, figures) jobs from stdin and answer each on stdout until
+    stdin closes."""
     parent, memory_mb = int(argv[0]), int(argv[1])
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -278,6 +280,7 @@ def main(argv: list[str]) -> None:
         import pypdfium2  # noqa: F401  (the default engine, loaded while the worker waits for its first paper)
 
         from . import pdfium_reader  # noqa: F401  (its reader, so the cap meets no import either)
+        import PIL.Image  # noqa: F401  (the figure's encoder)
     except ImportError:
         pass
 

@@ -124,6 +124,7 @@ class PaperSteps:
         self.issue = issue
         self.options = options
         self.gate = SummaryGate(session, stopped or threading.Event())
+        self._figures: dict[str, Any] = {}  # paper -> what extraction rendered of its key figure
 
     @property
     def reporter(self) -> Any:
@@ -158,6 +159,7 @@ class PaperSteps:
                 text = paper_text(paper, pdf_error=str(error))
             else:
                 text = paper_text(paper, extracted=extracted)
+                self._figures[paper.id.versioned] = extracted
         if text.warning:
             self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
         self.keep_text(paper, text)
@@ -182,6 +184,7 @@ class PaperSteps:
                 # --force regenerates the summary; the notes under the marker belong to the user.
                 item = items.paper_item(paper, text, summary, code_url, self.notes_for(paper.id.filename), made,
                                         section=options.section, title=options.title, quote=options.quote)
+                item = item.with_figure(self._figure(paper, item.key))
                 self._backup(item.key, backup)
                 path = workspace.write_item(self.issue, item)
         except DigestError as error:
@@ -200,6 +203,24 @@ class PaperSteps:
             if context_tokens else "offline extractive summary")
         self.reporter.stage(name, "saved", f"{path.relative_to(workspace.root)} ({how})")
         return Outcome(given, Status.ADDED, str(path), paper.id.filename, summary)
+
+    def _figure(self, paper: Paper, key: str) -> items.Figure | None:
+        """The figure the item shows: the writer's choice of the item on disk (--force keeps it), else
+        the key figure extraction rendered, saved beside the item (the caller holds the issue lock)."""
+        workspace = self.session.workspace
+        if workspace.has_item(self.issue, key):
+            try:
+                kept = workspace.read_item(self.issue, key).figure
+            except DigestError:
+                kept = None
+            if kept is not None and kept.chosen == "writer":
+                return kept
+        extracted = self._figures.pop(paper.id.versioned, None)
+        found = getattr(extracted, "figure", None)
+        if found is None:
+            return None
+        file = workspace.write_figure(self.issue, key, extracted.figure_image, extracted.figure_format)
+        return items.Figure(found.number, found.page, found.caption, file)
 
     def _backup(self, key: str, backup: bool) -> None:
         """--force keeps the file it replaces (the caller holds the issue lock)."""

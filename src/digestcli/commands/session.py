@@ -182,7 +182,7 @@ class Session:
 
             s = self.settings
             return Extractor(s.extract_processes, s.pdf_engine, timeout=s.extract_timeout,
-                             memory_mb=s.extract_memory_mb)
+                             memory_mb=s.extract_memory_mb, figures=s.figures)
 
         return self._once("extractor", make, lambda extractor: extractor.close())
 
