@@ -19,6 +19,7 @@ _BACK_MATTER = re.compile(r"^(?:[A-Z]\.?\s+|\d{1,2}\.?\s+)?(?:references|bibliog
                           r"supplementary materials?)\b", re.I)
 _KEY_CAPTION = re.compile(r"\b(?:method|approach|architecture|framework|pipeline|overview)s?\b", re.I)
 KEY_FIGURE_PAGES = 4  # Figure 1 on these first pages (title, contents, introduction) is the paper's teaser
+MAX_FORM_PIECES = 1500  # a figure drawn as a form of more pieces than this is taken whole
 _GAP = 12.0  # points: labels and legends this close to the drawing belong to it
 
 Rect = tuple[float, float, float, float]  # x0, top, x1, bottom: points, y downward (as Line)
@@ -293,6 +294,13 @@ def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> 
         x0, y0, x1, y1 = max(x0, clip[0]), max(y0, clip[1]), min(x1, clip[2]), min(y1, clip[3])
         if x1 - x0 < 1 and y1 - y0 < 1 or x1 <= x0 or y1 <= y0:
             return  # a dot, or nothing once clipped
+        if kind == raw.FPDF_PAGEOBJ_FORM and unclipped < 0.5 * area and \
+                raw.FPDFFormObj_CountObjects(obj) > MAX_FORM_PIECES:
+            # a plot of thousands of marks: its own bounds are its figure's, and walking every mark
+            # would cost most of the paper's reading time
+            if x1 - x0 < 0.9 * (right - left) and y1 - y0 < 0.9 * (top - bottom):
+                rects.append((x0, top - y1, x1, top - y0))
+            return
         if kind == raw.FPDF_PAGEOBJ_FORM and depth < 4:
             # a form's pieces are in its own space, mapped by its matrix; their bounds are tighter than
             # the form's (which may hold white space or clipped-away drawing). A form wrapping (most

@@ -53,6 +53,7 @@ def add_document(steps: PaperSteps, url: str, *, force: bool) -> Outcome:
                   pdf_url=pdf_url, source="pdf")
     text = paper_text(paper, extracted=extracted)
     steps.keep_text(paper, text)
+    steps.keep_figure(paper, extracted)
     try:
         summary, context_tokens = steps.gate.summarize(paper, text)
     except DigestError as error:

@@ -159,7 +159,7 @@ class PaperSteps:
                 text = paper_text(paper, pdf_error=str(error))
             else:
                 text = paper_text(paper, extracted=extracted)
-                self._figures[paper.id.versioned] = extracted
+                self.keep_figure(paper, extracted)
         if text.warning:
             self.reporter.warn(f"{name}: {text.warning}; summarizing from the abstract only")
         self.keep_text(paper, text)
@@ -204,6 +204,11 @@ class PaperSteps:
         self.reporter.stage(name, "saved", f"{path.relative_to(workspace.root)} ({how})")
         return Outcome(given, Status.ADDED, str(path), paper.id.filename, summary)
 
+    def keep_figure(self, paper: Paper, extracted: Any) -> None:
+        """What extraction rendered of the paper's key figure, until its item is saved."""
+        if extracted.figure is not None and extracted.figure_image:
+            self._figures[paper.id.versioned] = (extracted.figure, extracted.figure_image, extracted.figure_format)
+
     def _figure(self, paper: Paper, key: str) -> items.Figure | None:
         """The figure the item shows: the writer's choice of the item on disk (--force keeps it), else
         the key figure extraction rendered, saved beside the item (the caller holds the issue lock)."""
@@ -215,11 +220,11 @@ class PaperSteps:
                 kept = None
             if kept is not None and kept.chosen == "writer":
                 return kept
-        extracted = self._figures.pop(paper.id.versioned, None)
-        found = getattr(extracted, "figure", None)
-        if found is None:
+        rendered = self._figures.pop(paper.id.versioned, None)
+        if rendered is None:
             return None
-        file = workspace.write_figure(self.issue, key, extracted.figure_image, extracted.figure_format)
+        found, image, extension = rendered
+        file = workspace.write_figure(self.issue, key, image, extension)
         return items.Figure(found.number, found.page, found.caption, file)
 
     def _backup(self, key: str, backup: bool) -> None:
