@@ -18,7 +18,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from common import FakeArxiv, corpus_pdfs, numbered
+from common import FakeArxiv, corpus_arxiv
 
 BUDGET = 1.20  # the bound: figures add at most 20% to add time per paper
 
@@ -52,11 +52,7 @@ def main() -> None:
     parser.add_argument("--pdf-interval", type=float, default=0.0,
                         help="seconds between PDF downloads (digest keeps 1.0 toward arxiv.org); 0: none, the worst case")
     args = parser.parse_args()
-    source, pdfs = corpus_pdfs()
-    papers = numbered(args.papers, pdfs)
-    arxiv = FakeArxiv().start()
-    for paper, pdf in papers:
-        arxiv.add(paper, pdf)
+    source, papers, arxiv = corpus_arxiv(args.papers)
     ids = [paper.id for paper, _ in papers]
     times: dict[bool, list[float]] = {True: [], False: []}
     shown = added = 0

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import GOOD_SUMMARY_JSON, FakeArxiv, FakeOpenAI, chat_completion, corpus_pdfs, numbered, ratio
+from common import GOOD_SUMMARY_JSON, FakeArxiv, FakeOpenAI, chat_completion, corpus_arxiv, ratio
 
 API_DELAY, PDF_DELAY, PDF_INTERVAL, LLM_DELAY, JOBS = 0.3, 0.2, 1.0, 2.0, 4
 
@@ -67,11 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=25)
     args = parser.parse_args()
-    source, pdfs = corpus_pdfs()
-    papers = numbered(args.papers, pdfs)
-    arxiv = FakeArxiv().start()
-    for paper, pdf in papers:
-        arxiv.add(paper, pdf)
+    source, papers, arxiv = corpus_arxiv(args.papers)
     arxiv.api_delay, arxiv.pdf_delay = API_DELAY, PDF_DELAY
 
     def answer(request: dict) -> object:

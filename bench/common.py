@@ -46,6 +46,16 @@ def numbered(count: int, pdfs: list[tuple[str, bytes]]) -> list[tuple[FakePaper,
     return papers
 
 
+def corpus_arxiv(count: int) -> tuple[str, list[tuple[FakePaper, bytes]], FakeArxiv]:
+    """(where the PDFs came from, ``count`` numbered papers, a started local arXiv serving them)."""
+    source, pdfs = corpus_pdfs()
+    papers = numbered(count, pdfs)
+    arxiv = FakeArxiv().start()
+    for paper, pdf in papers:
+        arxiv.add(paper, pdf)
+    return source, papers, arxiv
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
