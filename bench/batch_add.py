@@ -85,7 +85,7 @@ def main() -> None:
         arxiv.stop()
         llm.stop()
     bound = (len(ids) - 1) * PDF_INTERVAL + PDF_DELAY + LLM_DELAY + API_DELAY
-    print(f"batch add of {len(ids)} papers ({source}; {len(pdfs)} distinct PDFs repeated under distinct ids)")
+    print(f"batch add of {len(ids)} papers ({source}; {len({pdf for _, pdf in papers})} distinct PDFs repeated under distinct ids)")
     print(f"latency: API {API_DELAY * 1000:.0f} ms, PDF {PDF_DELAY * 1000:.0f} ms at <= 1/{PDF_INTERVAL:g} s, "
           f"LLM {LLM_DELAY:g} s per call, {JOBS} in flight; {os.cpu_count()} CPUs")
     print(f"pipelined:  {pipelined:6.1f} s  ({added_p} added)")
