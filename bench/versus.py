@@ -41,6 +41,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         make_issue(root, args.items)
+        # digest.toml as the other install writes it: this checkout reads older settings files, an
+        # older digest may refuse settings it does not know yet
+        with tempfile.TemporaryDirectory() as elsewhere:
+            subprocess.run([args.other, "init", elsewhere], check=True, capture_output=True)
+            shutil.copy(Path(elsewhere) / "digest.toml", root / "digest.toml")
         for command in COMMANDS:
             for digest in (this, args.other):  # warm the OS file cache for both
                 seconds([digest, *command], root)
