@@ -17,6 +17,9 @@ from digestcli.items import load_item
 STEM = "1706.03762v7"  # Attention Is All You Need: Figure 1, the Transformer, on page 3 (labelled)
 
 
+SERVER: list = []  # the running local arXiv, for tests that count its requests
+
+
 @pytest.fixture
 def attention(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     if not corpus.available():
@@ -29,6 +32,7 @@ def attention(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     monkeypatch.setenv("DIGEST_ARXIV_PDF_URL", server.pdf_url)
     monkeypatch.setenv("DIGEST_EXTRACT_TIMEOUT", "120")  # the bounded worker process, as users run it
     monkeypatch.chdir(tmp_path)
+    SERVER[:] = [server]
     yield record["id"]
     server.stop()
 
@@ -71,8 +75,11 @@ def test_the_writer_picks_another_figure_and_force_keeps_it(attention: str, tmp_
     assert digest("init", "ws").exit_code == 0
     monkeypatch.chdir(tmp_path / "ws")
     assert digest("add", attention).exit_code == 0
+    api_before, pdfs_before = len(SERVER[0].api_requests()), len(SERVER[0].pdf_requests())
     picked = digest("figure", "issue-1", attention, "--number", "2")
     assert picked.exit_code == 0, picked.output
+    # the PDF add cached is read again: no metadata request, no download
+    assert (len(SERVER[0].api_requests()), len(SERVER[0].pdf_requests())) == (api_before, pdfs_before)
     path = tmp_path / "ws" / "issues" / "issue-1" / f"{attention}.md"
     assert (load_item(path).figure.number, load_item(path).figure.chosen) == (2, "writer")
     forced = digest("add", attention, "--force")

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 ISSUE_FILE = "_issue.md"
 ISSUE_INTRO_PROMPT = "<!-- The intro paragraph of this issue: write it here. -->"
 DEFAULT_SECTION = "Research"
+FIGURES = "figures"  # an issue's folder of figure images
+FIGURE_TYPES = {"png": b"\x89PNG\r\n\x1a\n", "webp": b"RIFF", "jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff",
+                "gif": b"GIF8"}  # extension -> how the file starts
 
 
 @dataclass
@@ -47,6 +50,10 @@ class Item:
         if isinstance(value, (list, tuple)):
             return [str(entry) for entry in value if entry is not None]
         return [str(value)] if value not in (None, "") else []
+
+    def _whole(self, name: str) -> int | None:
+        value = self.meta.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def _provenance(self) -> dict[str, Any]:
@@ -91,8 +98,7 @@ class Item:
 
     @property
     def stars(self) -> int | None:
-        value = self.meta.get("stars")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return self._whole("stars")
 
     @property
     def starred(self) -> bool:
@@ -100,8 +106,7 @@ class Item:
 
     @property
     def order(self) -> int | None:
-        value = self.meta.get("order")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return self._whole("order")
 
     @property
     def queued(self) -> str:
@@ -173,7 +178,7 @@ class Figure:
     @property
     def local_name(self) -> str:
         """The image's name in the issue's figures/ folder ("" for a URL, none, or any other path)."""
-        found = re.fullmatch(r"figures/([A-Za-z0-9][A-Za-z0-9._-]*\.(?:png|webp|jpe?g|gif))", self.file)
+        found = re.fullmatch(rf"{FIGURES}/([A-Za-z0-9][A-Za-z0-9._-]*\.(?:{'|'.join(FIGURE_TYPES)}))", self.file)
         return found.group(1) if found and ".." not in self.file else ""
 
 

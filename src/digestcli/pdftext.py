@@ -121,9 +121,10 @@ class Extractor:
     def extract(self, pdf: bytes, figure: int | None = None) -> ExtractedPdf:
         """Raises PdfError for a corrupt, runaway or crashing PDF (Interrupted once closed).
         ``figure``: the figure to render (default: the key figure; 0: none)."""
+        find = self.figures or figure is not None
         if not self.processes:
-            return extract_pdf(pdf, self.engine, figure, self.figures or figure is not None)
-        return self._workers().extract(pdf, self.engine, figure, self.figures or figure is not None)
+            return extract_pdf(pdf, self.engine, figure, find)
+        return self._workers().extract(pdf, self.engine, figure, find)
 
     def warm(self) -> None:
         """Start a worker ahead of the first PDF."""

@@ -109,8 +109,7 @@ def figure_url(item: Item, assets_url: str) -> str:
     if not figure.local_name:
         return safe_url(figure.file)  # the writer's own image on the web, or nothing
     issue = Path(item.path).parent.name if item.path else ""
-    return safe_url(f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}") or _image_url(
-        f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}")
+    return _image_url(f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}")
 
 
 def _figure_parts(item: Item, assets_url: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from .config import CONFIG_NAME, default_config_text
 from .errors import WorkspaceError
 from .files import TEMP_PREFIX, write_atomic
 from .front_matter import FileVanished
-from .items import ISSUE_FILE, Item, dump_issue, dump_item, load_issue_file, load_item
+from .items import FIGURE_TYPES, FIGURES, ISSUE_FILE, Item, dump_issue, dump_item, load_issue_file, load_item
 from .models import IssueInfo
 
 ISSUES = "issues"
@@ -181,18 +181,23 @@ class Workspace:
     def write_figure(self, issue: str, key: str, data: bytes, extension: str) -> str:
         """An item's figure image beside it, in <issue>/figures/; returns its name relative to the issue."""
         self.item_path(issue, key)  # the key is a valid item name, so a valid file name
-        if extension not in ("png", "webp", "jpg", "jpeg", "gif"):
+        if extension not in FIGURE_TYPES:
             raise WorkspaceError(f"a figure must be PNG, WebP, JPEG or GIF, not {extension!r}")
-        name = f"figures/{key}.{extension}"
+        name = f"{FIGURES}/{key}.{extension}"
         write_atomic(self.issue_dir(issue) / name, data, self.temp_dir)
         return name
 
+    def figure_file(self, issue: str, item: Item) -> Path | None:
+        """The item's own figure image in the issue folder, if it has one there."""
+        name = item.figure.local_name if item.figure else ""
+        path = self.issue_dir(issue) / FIGURES / name
+        return path if name and path.is_file() else None
+
     def _move_figure(self, issue: str, item: Item, target: str) -> None:
         """The item's own figure file follows it to ``target`` (copied there, then removed here)."""
-        name = item.figure.local_name if item.figure else ""
-        source = self.issue_dir(issue) / "figures" / name
-        if name and source.is_file():
-            write_atomic(self.issue_dir(target) / "figures" / source.name, source.read_bytes(), self.temp_dir)
+        source = self.figure_file(issue, item)
+        if source is not None:
+            write_atomic(self.issue_dir(target) / FIGURES / source.name, source.read_bytes(), self.temp_dir)
             source.unlink()
 
     def backup_item(self, issue: str, key: str) -> Path:

@@ -8,15 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DigestError, UsageError, WorkspaceError
-from ..items import Figure, Item
-from ..models import ArxivId, Paper
+from ..ids import parse_arxiv_id
+from ..items import FIGURE_TYPES, Figure, Item
+from ..models import Paper
 from ..sanitize import safe_url
 from .issues import item_key
 from .session import Session
 
 MAX_OWN_IMAGE_BYTES = 5 * 1024 * 1024
-IMAGE_TYPES = {"png": b"\x89PNG\r\n\x1a\n", "gif": b"GIF8", "jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff",
-               "webp": b"RIFF"}
 
 
 def choose(session: Session, issue: str, item: str, *, number: int | None = None, none: bool = False,
@@ -51,7 +50,7 @@ def _own_image(session: Session, issue: str, key: str, image: str) -> Figure:
         data = path.read_bytes()
     except OSError as error:
         raise WorkspaceError(f"cannot read {path}: {error.strerror or error}") from None
-    if extension not in IMAGE_TYPES or not data.startswith(IMAGE_TYPES[extension]):
+    if extension not in FIGURE_TYPES or not data.startswith(FIGURE_TYPES[extension]):
         raise UsageError(f"{path} is not a PNG, JPEG, GIF or WebP image", "--image")
     if len(data) > MAX_OWN_IMAGE_BYTES:
         raise UsageError(f"{path} is over {MAX_OWN_IMAGE_BYTES // 1024 // 1024} MB; shrink it first", "--image")
@@ -71,14 +70,12 @@ def _papers_figure(session: Session, issue: str, item: Item, number: int) -> Fig
 
 
 def _pdf_of(session: Session, item: Item) -> bytes:
-    """The item's paper as PDF bytes: from the arXiv client (its cache first), or the document's address."""
+    """The item's paper as PDF bytes: from the arXiv client (its cache first, so no second download
+    after `add`), or the document's address."""
     try:
         if item.arxiv_id:
-            results = session.arxiv.fetch_papers([_arxiv_id(item.arxiv_id)])
-            paper = next(iter(results.values()))
-            if isinstance(paper, DigestError):
-                raise paper
-            assert isinstance(paper, Paper)
+            paper = Paper(id=parse_arxiv_id(item.arxiv_id), title=item.title, abstract="", authors=(),
+                          published="", updated="", primary_category="", categories=(), pdf_url=item.pdf_url)
             return session.arxiv.fetch_pdf(paper)
         if item.pdf_url:
             return session.arxiv.download_pdf(item.pdf_url)
@@ -86,8 +83,3 @@ def _pdf_of(session: Session, item: Item) -> bytes:
         raise WorkspaceError(f"{item.key}: cannot get the paper's PDF: {error}") from None
     raise WorkspaceError(f"{item.key}: not a paper (no arXiv id or PDF address); give --image instead")
 
-
-def _arxiv_id(text: str) -> ArxivId:
-    from ..ids import parse_arxiv_id
-
-    return parse_arxiv_id(text)

@@ -182,9 +182,10 @@ class PaperSteps:
         try:
             with workspace.lock(self.issue):
                 # --force regenerates the summary; the notes under the marker belong to the user.
-                item = items.paper_item(paper, text, summary, code_url, self.notes_for(paper.id.filename), made,
+                existing = self._existing(paper.id.filename)
+                item = items.paper_item(paper, text, summary, code_url, self._notes(existing), made,
                                         section=options.section, title=options.title, quote=options.quote)
-                item = item.with_figure(self._figure(paper, item.key))
+                item = item.with_figure(self._figure(paper, item.key, existing))
                 self._backup(item.key, backup)
                 path = workspace.write_item(self.issue, item)
         except DigestError as error:
@@ -209,22 +210,17 @@ class PaperSteps:
         if extracted.figure is not None and extracted.figure_image:
             self._figures[paper.id.versioned] = (extracted.figure, extracted.figure_image, extracted.figure_format)
 
-    def _figure(self, paper: Paper, key: str) -> items.Figure | None:
-        """The figure the item shows: the writer's choice of the item on disk (--force keeps it), else
+    def _figure(self, paper: Paper, key: str, existing: items.Item | None) -> items.Figure | None:
+        """The figure the item shows: the writer's choice on the item on disk (--force keeps it), else
         the key figure extraction rendered, saved beside the item (the caller holds the issue lock)."""
-        workspace = self.session.workspace
-        if workspace.has_item(self.issue, key):
-            try:
-                kept = workspace.read_item(self.issue, key).figure
-            except DigestError:
-                kept = None
-            if kept is not None and kept.chosen == "writer":
-                return kept
+        kept = existing.figure if existing is not None else None
+        if kept is not None and kept.chosen == "writer":
+            return kept
         rendered = self._figures.pop(paper.id.versioned, None)
         if rendered is None:
             return None
         found, image, extension = rendered
-        file = workspace.write_figure(self.issue, key, image, extension)
+        file = self.session.workspace.write_figure(self.issue, key, image, extension)
         return items.Figure(found.number, found.page, found.caption, file)
 
     def _backup(self, key: str, backup: bool) -> None:
@@ -243,21 +239,24 @@ class PaperSteps:
     def notes_for(self, key: str) -> str:
         """The notes of an item being written: those under the marker of the item on disk (--force keeps
         them), then --note, once."""
-        notes = self._existing_notes(key).strip("\n")
+        return self._notes(self._existing(key))
+
+    def _notes(self, existing: items.Item | None) -> str:
+        notes = items.split_notes(existing.body)[1].strip("\n") if existing is not None else ""
         note = self.options.note.strip()
         if note and note not in notes:
             notes = f"{notes}\n\n{note}".lstrip("\n")
         return f"{notes}\n" if notes else ""
 
-    def _existing_notes(self, key: str) -> str:
+    def _existing(self, key: str) -> items.Item | None:
+        """The item on disk that is about to be replaced, if any."""
         path = self.session.workspace.item_path(self.issue, key)
         if not path.exists():
-            return ""
+            return None
         try:
-            item = items.load_item(path)
+            return items.load_item(path)
         except WorkspaceError as error:
             raise WorkspaceError(f"{error}; not overwriting it") from None  # never lose notes we could not read
-        return items.split_notes(item.body)[1]
 
     def plan(self, paper: Paper, given: str) -> Outcome:
         """--dry-run: the tokens this paper would send; no LLM call, no file written."""

@@ -57,13 +57,11 @@ def build(session: Session, issue: str | None = None, *, style: str | None = Non
 
 def _figure_files(session: Session, issue: str, items: list) -> list[tuple[Path, str]]:
     """Each item's own figure file, and where under assets_dir the post links it (<issue>/<file name>)."""
-    folder = session.workspace.issue_dir(issue)
     found = []
     for item in items:
-        name = item.figure.local_name if item.figure else ""
-        source = folder / "figures" / name
-        if name and source.is_file():
-            found.append((source, f"{session.settings.assets_dir.strip('/')}/{issue}/{name}"))
+        source = session.workspace.figure_file(issue, item)
+        if source is not None:
+            found.append((source, f"{session.settings.assets_dir.strip('/')}/{issue}/{source.name}"))
     return found
 
 
