@@ -176,6 +176,38 @@ def test_mentions_and_table_captions_are_not_figures() -> None:
     assert found[0].caption == "Figure 1: Overview of the method: a blue box and a red disc."
 
 
+def bare_caption_pdf(bold_label: bool) -> bytes:
+    """A drawn figure whose caption has no stop after its number ("Figure 1 Overview ..."), its
+    label bold (as in Anthropic's and Meta's papers) or, like a line of prose, not."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(72, 72)
+    pdf.multi_cell(468, 12, PROSE * 3)
+    top = pdf.get_y() + 10
+    pdf.set_fill_color(60, 120, 200)
+    pdf.rect(200, top, 200, 120, style="F")
+    pdf.set_xy(72, top + 130)
+    pdf.set_font("Helvetica", style="B" if bold_label else "", size=9)
+    pdf.cell(pdf.get_string_width("Figure 1 "), 11, "Figure 1 ")
+    pdf.set_font("Helvetica", size=9)
+    pdf.cell(300, 11, "Overview of the method: a blue box.")
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(72, top + 160)
+    pdf.multi_cell(468, 12, PROSE * 2)
+    return bytes(pdf.output())
+
+
+def test_a_caption_without_a_stop_counts_when_its_label_is_bold() -> None:
+    (figure,) = find_figures(bare_caption_pdf(bold_label=True))
+    assert figure.caption == "Figure 1 Overview of the method: a blue box."
+    assert figure.box[2] - figure.box[0] == pytest.approx(200, abs=1)
+    # the same words in the body's font are a sentence that opens with a figure's name
+    assert find_figures(bare_caption_pdf(bold_label=False)) == ()
+
+
 def test_a_built_figure_is_found_whole_and_without_text() -> None:
     (figure,) = find_figures(built_pdf())
     left, bottom, right, top = figure.box
@@ -195,3 +227,30 @@ def test_extract_pdf_carries_the_figures_into_paper_text() -> None:
     assert pickle.loads(pickle.dumps(extracted)).figures == extracted.figures
     text = paper_text(paper, extracted=extracted)
     assert text.source == "pdf" and text.figures == extracted.figures
+
+
+def _encoded_mode(image) -> str:
+    import io
+
+    from PIL import Image
+
+    from digestcli.figure_image import _encode
+
+    encoded = _encode(image, 250_000)
+    return Image.open(io.BytesIO(encoded.data)).mode
+
+
+def test_a_diagram_is_written_with_a_palette_and_a_photograph_in_full_colour() -> None:
+    import random
+
+    from PIL import Image, ImageDraw
+
+    diagram = Image.new("RGB", (600, 300), "white")
+    draw = ImageDraw.Draw(diagram)
+    draw.rounded_rectangle((20, 20, 280, 280), radius=20, fill=(220, 235, 250), outline="black", width=3)
+    draw.line((300, 150, 580, 150), fill=(200, 40, 40), width=5)
+    draw.text((60, 140), "Encoder", fill="black")
+    assert _encoded_mode(diagram) == "P"
+    generator = random.Random(7)
+    photograph = Image.frombytes("RGB", (300, 200), bytes(generator.randrange(256) for _ in range(300 * 200 * 3)))
+    assert _encoded_mode(photograph) == "RGB"

@@ -10,16 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .linekinds import CAPTION, KNOWN_HEADING, ClassifiedPage, numbered_heading, words
-from .pdfread import HYPHEN_AT_END
+from .linekinds import KNOWN_HEADING, ClassifiedPage, is_caption, numbered_heading, words
+from .pdfread import FIGURE_LABEL, HYPHEN_AT_END
 
-_FIGURE_NUMBER = re.compile(r"^(?:Figure|Fig\.?)\s?(\d{1,3})\b")
 _SUBFIGURE_LABEL = re.compile(r"^\(?[a-h]\)\s")
 _BACK_MATTER = re.compile(r"^(?:[A-Z]\.?\s+|\d{1,2}\.?\s+)?(?:references|bibliography|appendix|appendices|"
                           r"supplementary materials?)\b", re.I)
 _KEY_CAPTION = re.compile(r"\b(?:method|approach|architecture|framework|pipeline|overview)s?\b", re.I)
 KEY_FIGURE_PAGES = 4  # Figure 1 on these first pages (title, contents, introduction) is the paper's teaser
-MAX_FORM_PIECES = 1500  # a figure drawn as a form of more pieces than this is taken whole
 _GAP = 12.0  # points: labels and legends this close to the drawing belong to it
 
 Rect = tuple[float, float, float, float]  # x0, top, x1, bottom: points, y downward (as Line)
@@ -43,31 +41,31 @@ def find_figures(pdf: bytes) -> tuple[FigureInfo, ...]:
     from .pdfread import read_pdf
 
     try:
-        classified = classify_document(read_pdf(pdf, "pdfium"))
+        classified = classify_document(read_pdf(pdf, "pdfium", drawings=True))
     except PdfError:
         return ()
-    return figures_of(pdf, classified)
+    return figures_of(classified)
 
 
-def figures_of(pdf: bytes, classified: tuple[ClassifiedPage, ...]) -> tuple[FigureInfo, ...]:
-    """The figures of a PDF whose pages extraction already classified (lines read by the pdfium engine)."""
+def figures_of(classified: tuple[ClassifiedPage, ...]) -> tuple[FigureInfo, ...]:
+    """The figures of a PDF whose pages extraction already classified, read by the pdfium engine
+    with their drawings (``read_pdf(..., drawings=True)``)."""
     captions = {page.page.number: _caption_blocks(page) for page in classified}
-    # only pages holding a figure caption are opened (a table's caption needs no drawing)
+    # a table's caption needs no drawing
     wanted = [page for page in classified
-              if any(_FIGURE_NUMBER.match(page.lines[block[0]].text) for block in captions[page.page.number])]
+              if any(FIGURE_LABEL.match(page.lines[block[0]].text) for block in captions[page.page.number])]
     if not wanted:
         return ()
     back_matter = _back_matter_start(classified)
-    drawn = _drawn_objects(pdf, [page.page.number for page in wanted])
     found: list[FigureInfo] = []
     seen: set[int] = set()
     for page in wanted:
-        number = page.page.number
-        objects, height = drawn.get(number, ([], 0.0))
+        number, height = page.page.number, page.page.top
+        objects = [(box.x0, box.top, box.x1, box.bottom) for box in page.page.drawings or ()]
         blocks = captions[number]
         for block in blocks:
             first = page.lines[block[0]]
-            figure = _FIGURE_NUMBER.match(first.text)
+            figure = FIGURE_LABEL.match(first.text)
             if not figure or int(figure.group(1)) in seen:
                 continue
             region = _figure_region(page, block, blocks, objects)
@@ -102,7 +100,7 @@ def _caption_blocks(page: ClassifiedPage) -> list[list[int]]:
     for index, kind in enumerate(page.kinds):
         if kind != "caption":
             continue
-        if CAPTION.match(page.lines[index].text):
+        if is_caption(page.lines[index]):
             blocks.append([index])
         elif blocks and blocks[-1][-1] == index - 1:
             blocks[-1].append(index)
@@ -239,119 +237,3 @@ def _drawing(page: ClassifiedPage, band: Rect, objects: list[Rect], others: list
             break
         region = grown
     return max(region[0], band[0]), max(region[1], band[1]), min(region[2], band[2]), min(region[3], band[3])
-
-
-# -- drawn objects (pdfium) -----------------------------------------------------------------------
-
-
-def _drawn_objects(pdf: bytes, numbers: list[int]) -> dict[int, tuple[list[Rect], float]]:
-    """Per page number: the boxes of its images, paths, shadings and forms (y downward), and the
-    page's top in PDF points (to turn them back)."""
-    import pypdfium2 as pdfium
-
-    from .pdfium_reader import _PDFIUM_LOCK
-
-    found: dict[int, tuple[list[Rect], float]] = {}
-    with _PDFIUM_LOCK:
-        try:
-            document = pdfium.PdfDocument(pdf)
-        except pdfium.PdfiumError:
-            return found
-        try:
-            for number in numbers:
-                page = document[number - 1]
-                try:
-                    left, bottom, right, top = page.get_bbox()
-                    found[number] = (_page_objects(page, (left, bottom, right, top)), top)
-                finally:
-                    page.close()
-        finally:
-            document.close()
-    return found
-
-
-def _page_objects(page: object, page_box: tuple[float, float, float, float]) -> list[Rect]:
-    import ctypes
-
-    import pypdfium2.raw as raw
-
-    left, bottom, right, top = page_box
-    area = (right - left) * (top - bottom)
-    drawn = (raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_PATH, raw.FPDF_PAGEOBJ_SHADING)
-    box = [ctypes.c_float() for _ in range(4)]
-    matrix = raw.FS_MATRIX()
-    mode, stroke, colour = ctypes.c_int(), ctypes.c_int(), [ctypes.c_uint() for _ in range(4)]
-    rects: list[Rect] = []
-
-    in_page, in_form = (*drawn, raw.FPDF_PAGEOBJ_FORM), (*drawn, raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_TEXT)
-
-    def visit(obj: object, transform: tuple[float, ...] | None, clip: Rect, in_figure: bool, depth: int) -> None:
-        kind = raw.FPDFPageObj_GetType(obj)
-        if kind not in (in_form if in_figure else in_page) or not raw.FPDFPageObj_GetBounds(obj, *box):
-            return
-        x0, y0, x1, y1 = _transformed([b.value for b in box], transform)
-        unclipped = (x1 - x0) * (y1 - y0)
-        x0, y0, x1, y1 = max(x0, clip[0]), max(y0, clip[1]), min(x1, clip[2]), min(y1, clip[3])
-        if x1 - x0 < 1 and y1 - y0 < 1 or x1 <= x0 or y1 <= y0:
-            return  # a dot, or nothing once clipped
-        if kind == raw.FPDF_PAGEOBJ_FORM and unclipped < 0.5 * area and \
-                raw.FPDFFormObj_CountObjects(obj) > MAX_FORM_PIECES:
-            # a plot of thousands of marks: its own bounds are its figure's, and walking every mark
-            # would cost most of the paper's reading time
-            if x1 - x0 < 0.9 * (right - left) and y1 - y0 < 0.9 * (top - bottom):
-                rects.append((x0, top - y1, x1, top - y0))
-            return
-        if kind == raw.FPDF_PAGEOBJ_FORM and depth < 4:
-            # a form's pieces are in its own space, mapped by its matrix; their bounds are tighter than
-            # the form's (which may hold white space or clipped-away drawing). A form wrapping (most
-            # of) the page holds the page's text too; a smaller one is a figure, its text its labels.
-            raw.FPDFPageObj_GetMatrix(obj, matrix)
-            inner = (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
-            combined = inner if transform is None else _compose(inner, transform)
-            figure = in_figure or unclipped < 0.5 * area
-            for index in range(raw.FPDFFormObj_CountObjects(obj)):
-                visit(raw.FPDFFormObj_GetObject(obj, index), combined, (x0, y0, x1, y1), figure, depth + 1)
-            return
-        # only a large white path hides much (a slide's background); small ones are not worth the calls
-        if kind == raw.FPDF_PAGEOBJ_PATH and (x1 - x0) * (y1 - y0) > 2000 and _blank(raw, obj, mode, stroke, colour):
-            return
-        # not a page's background, nor a drawing whose bounds run off the page (its clipped-away parts)
-        if x1 - x0 < 0.9 * (right - left) and y1 - y0 < 0.9 * (top - bottom):
-            rects.append((x0, top - y1, x1, top - y0))
-
-    for index in range(raw.FPDFPage_CountObjects(page.raw)):
-        visit(raw.FPDFPage_GetObject(page.raw, index), None, page_box, False, 0)
-    return rects
-
-
-def _blank(raw: object, path: object, mode: object, stroke: object, colour: list) -> bool:
-    """A path that only fills white, or draws nothing: a slide's or chart's background, invisible on paper."""
-    if not raw.FPDFPath_GetDrawMode(path, mode, stroke):
-        return False
-    if stroke.value:
-        return False
-    if mode.value == raw.FPDF_FILLMODE_NONE:
-        return True
-    if not raw.FPDFPageObj_GetFillColor(path, *colour):
-        return False
-    red, green, blue, alpha = (c.value for c in colour)
-    return alpha == 0 or min(red, green, blue) >= 250
-
-
-def _transformed(bounds: list[float], matrix: tuple[float, ...] | None) -> tuple[float, float, float, float]:
-    x0, y0, x1, y1 = bounds
-    if matrix is None:
-        return x0, y0, x1, y1
-    a, b, c, d, e, f = matrix
-    if b == 0 and c == 0:  # scaled and moved only (almost every form): two corners suffice
-        xa, xb, ya, yb = a * x0 + e, a * x1 + e, d * y0 + f, d * y1 + f
-        return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
-    points = [(a * x + c * y + e, b * x + d * y + f) for x in (x0, x1) for y in (y0, y1)]
-    return min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points), max(p[1] for p in points)
-
-
-def _compose(inner: tuple[float, ...], outer: tuple[float, ...]) -> tuple[float, ...]:
-    """The matrix applying ``inner`` then ``outer`` (PDF row-vector convention)."""
-    a, b, c, d, e, f = inner
-    A, B, C, D, E, F = outer
-    return a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F

@@ -16,6 +16,9 @@ STAMP = re.compile(r"arXiv:\s?\d{4}\.\d{4,5}v\d+\s*\[[a-zA-Z.-]+\]\s*\d{1,2}\s*[
                    r"|arXiv:\s?[a-z-]+(?:\.[A-Z]{2})?/\d{7}v\d+\s*\[[a-zA-Z.-]+\]\s*\d{1,2}\s*[A-Z][a-z]{2}\s*\d{4}")
 CAPTION = re.compile(r"^(?:Figure|Fig\.?|Table|Tab\.?|Algorithm|Listing|Exhibit|Chart)\s?"
                      r"(?:S?\d{1,3}|[A-Z]\.?\d{1,2}|[IVX]{1,5})(?:\s?\([a-z]\))?\s?(?:[:.|]|—|–| -)")
+# "Figure 1 We show ..." with no stop after the number is a caption only when its label is bold:
+# body prose says "Figure 2 depicts ..." at a line's start in the body font
+BARE_CAPTION = re.compile(r"^(?:Figure|Fig\.?|Table)\s?\d{1,3}\s+[A-Z]")
 _SUBFIGURE = re.compile(r"\([a-h]\)\s")
 _NUMERIC_TOKEN = re.compile(r"^[-+±~≈<>]?\(?(?=[\d.,/]*\d)[\d.,/%×x±]+[kKMBGT%x×]?\)?[*†‡]*$|^[-–—/]$|^[✓✗×]$")
 _WORD = re.compile(r"[A-Za-z][a-z]{2,}")
@@ -51,6 +54,11 @@ class Fonts:
         if line.weight < 600:
             return False
         return line.weight > self.body_weight + 30 or line.font != self.body_font and line.weight > self.body_weight
+
+
+def is_caption(line: Line) -> bool:
+    """A line that opens a figure's, table's or listing's caption."""
+    return bool(CAPTION.match(line.text) or line.bold and BARE_CAPTION.match(line.text))
 
 
 def words(text: str) -> int:
@@ -145,7 +153,7 @@ class ClassifiedPage:
         index = 0
         while index < len(self.lines):
             line = self.lines[index]
-            if self.kinds[index] != "body" or not CAPTION.match(line.text):
+            if self.kinds[index] != "body" or not is_caption(line):
                 index += 1
                 continue
             self.kinds[index] = "caption"
@@ -156,7 +164,7 @@ class ClassifiedPage:
                 size = max(previous.size, nxt.size, 1.0)
                 pitch = nxt.bottom - previous.bottom
                 if (abs(nxt.size - line.size) > 0.6 or not (-0.3 * size <= pitch <= 1.5 * size)
-                        or nxt.x0 < x0 - 3 or nxt.x0 > x1 or CAPTION.match(nxt.text)):
+                        or nxt.x0 < x0 - 3 or nxt.x0 > x1 or is_caption(nxt)):
                     # a caption line may continue beside a sub- or superscript on the same baseline
                     if not (abs(pitch) < 0.6 * size and nxt.x0 >= previous.x1 - 2 and nxt.x0 <= x1):
                         break

@@ -13,14 +13,15 @@ import threading
 import unicodedata
 
 from .errors import PdfError
-from .pdfread import ACCENTS, HYPHEN_AT_END, SUPERSCRIPT_DIGITS, Box, Document, Line, Link, PageLayout, link_anchor
+from .pdfread import ACCENTS, FIGURE_LABEL, HYPHEN_AT_END, SUPERSCRIPT_DIGITS, Box, Document, Line, Link, PageLayout, link_anchor
 
 # pdfium is not thread-safe, not even across documents: one call at a time per process.
 _PDFIUM_LOCK = threading.Lock()
 
 
-def read_pdfium(pdf: bytes) -> Document:
-    """Every page's positioned lines, images and links. Raises PdfError for an encrypted or broken file."""
+def read_pdfium(pdf: bytes, drawings: bool = False) -> Document:
+    """Every page's positioned lines, images and links, and with ``drawings`` the drawn objects of each
+    page with a line that may open a figure's caption. Raises PdfError for an encrypted or broken file."""
     import pypdfium2 as pdfium
 
     with _PDFIUM_LOCK:
@@ -37,7 +38,7 @@ def read_pdfium(pdf: bytes) -> Document:
             for index in range(len(document)):
                 page = document[index]
                 try:
-                    pages.append(_pdfium_page(document, page, index + 1))
+                    pages.append(_pdfium_page(document, page, index + 1, drawings))
                 finally:
                     page.close()
             return Document(tuple(pages), "pdfium", _pdfium_metadata(document))
@@ -107,7 +108,7 @@ class _PdfiumChars:
         return name, max(0, int(self.raw.FPDFText_GetFontWeight(self.page, index)))
 
 
-def _pdfium_page(document: object, page: object, number: int) -> PageLayout:
+def _pdfium_page(document: object, page: object, number: int, drawings: bool) -> PageLayout:
     left, bottom, right, top = page.get_bbox()
     height = top
     textpage = page.get_textpage()
@@ -119,7 +120,13 @@ def _pdfium_page(document: object, page: object, number: int) -> PageLayout:
         textpage.close()
     graphics = _pdfium_graphics(page, height)
     links = tuple(Link(uri, link_anchor(lines, box)) for uri, box in _pdfium_links(document, page, height))
-    return PageLayout(number, right - left, top - bottom, tuple(lines), graphics, links)
+    drawn = None
+    if drawings:
+        # read while the page is open: opening it again costs more than the walk
+        from .pdfium_drawings import drawn_boxes
+
+        drawn = drawn_boxes(page) if any(FIGURE_LABEL.match(line.text) for line in lines) else ()
+    return PageLayout(number, right - left, top - bottom, tuple(lines), graphics, links, drawn, top)
 
 
 def _pdfium_runs(codes: list[int]) -> list[tuple[int, int]]:

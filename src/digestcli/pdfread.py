@@ -12,6 +12,7 @@ which the worker reading the PDF reports as the memory cap it ran into).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .errors import PdfError
@@ -27,6 +28,7 @@ ACCENTS = {"\u00a8": "\u0308", "\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc":
            "\u02d8": "\u0306", "\u02da": "\u030a", "\u00af": "\u0304", "\u02d9": "\u0307", "\u02dd": "\u030b",
            "\u00b8": "\u0327"}
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"  # a raised footnote mark after a word is read as these
+FIGURE_LABEL = re.compile(r"^(?:Figure|Fig\.?)\s?(\d{1,3})\b")  # how a figure's caption opens
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,10 @@ class PageLayout:
     lines: tuple[Line, ...]
     graphics: tuple[Box, ...] = ()  # images and embedded drawings (figures) on the page
     links: tuple[Link, ...] = ()  # the page's link annotations to web addresses, in order
+    # the boxes of its drawn objects (images, paths, forms), read only on a page with a line that
+    # may open a figure's caption; None when the engine did not look (pypdf, or not asked)
+    drawings: tuple[Box, ...] | None = None
+    top: float = 0.0  # the page's top edge in PDF points: lines' and boxes' y run down from it
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,9 @@ class Document:
     metadata: dict[str, str] = field(default_factory=dict)  # /Title, /Author of the document info
 
 
-def read_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> Document:
-    """The positioned lines of every page. Raises PdfError for an encrypted or broken file."""
+def read_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE, drawings: bool = False) -> Document:
+    """The positioned lines of every page, and with ``drawings`` the drawn objects of the pages that
+    may hold a figure (pdfium only). Raises PdfError for an encrypted or broken file."""
     # Each engine's reader builds on this module's values, so it is imported when it is called.
     if engine == "pypdf":
         from .pypdf_reader import read_pypdf
@@ -91,7 +98,7 @@ def read_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE) -> Document:
     if engine == "pdfium":
         from .pdfium_reader import read_pdfium
 
-        return read_pdfium(pdf)
+        return read_pdfium(pdf, drawings)
     raise PdfError(f"unknown PDF engine {engine!r} (choose {' or '.join(ENGINES)})")
 
 

@@ -67,7 +67,7 @@ def extract_pdf(pdf: bytes, engine: str = DEFAULT_ENGINE, figure: int | None = N
     Top-level and picklable so a process pool can run it (the figure is rendered there too, bounded
     like the rest of the paper).
     """
-    document = read_pdf(pdf, engine)
+    document = read_pdf(pdf, engine, drawings=figures)
     clean = clean_document(document)
     links = tuple(tuple((link.uri, link.anchor) for link in page.links) for page in document.pages)
     found = _figures(pdf, clean.classified, document.engine) if figures else ()
@@ -94,7 +94,7 @@ def _figures(pdf: bytes, classified: tuple, engine: str) -> tuple[FigureInfo, ..
     """The figures, found on the lines already classified when pdfium read them. A figure is an
     extra: a PDF whose drawings cannot be read still gives its text."""
     try:
-        return figures_of(pdf, classified) if engine == "pdfium" else find_figures(pdf)
+        return figures_of(classified) if engine == "pdfium" else find_figures(pdf)
     except MemoryError:
         raise
     except Exception:  # pdfium surfaces odd drawings variously; the paper's text matters more
