@@ -88,3 +88,21 @@ def test_the_writer_picks_another_figure_and_force_keeps_it(attention: str, tmp_
     missing = digest("figure", "issue-1", attention, "--number", "40")
     assert missing.exit_code == 1 and "no Figure 40" in missing.output and "Traceback" not in missing.output
     assert json.dumps(load_item(path).figure.to_meta())  # still the writer's Figure 2
+
+
+def test_an_item_collected_from_the_batch_api_shows_the_key_figure(attention: str, tmp_path: Path, fake_openai,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert digest("init", "ws").exit_code == 0
+    monkeypatch.chdir(tmp_path / "ws")
+    queued = digest("add", attention, "--batch")
+    assert queued.exit_code == 0, queued.output
+    figures = tmp_path / "ws" / "issues" / "issue-1" / "figures"
+    assert not figures.exists() or not any(figures.iterdir())  # nothing is published before the answer
+    fake_openai.batch_polls_to_finish = 0
+    pdf_requests = len(SERVER[0].pdf_requests())
+    collected = digest("batch", "collect")
+    assert collected.exit_code == 0, collected.output
+    assert len(SERVER[0].pdf_requests()) == pdf_requests  # rendered from the PDF the add kept
+    item = load_item(tmp_path / "ws" / "issues" / "issue-1" / f"{attention}.md")
+    assert item.figure is not None and (item.figure.number, item.figure.page) == (1, 3)
+    assert (tmp_path / "ws" / "issues" / "issue-1" / item.figure.file).read_bytes()[:4] == b"\x89PNG"

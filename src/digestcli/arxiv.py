@@ -207,13 +207,21 @@ class ArxivClient:
     def pdf_cache_path(self, arxiv_id: ArxivId) -> Path:
         return self.pdf_cache / f"{arxiv_id.filename}v{arxiv_id.version or 0}.pdf"
 
-    def fetch_pdf(self, paper: Paper) -> bytes:
-        """The paper's PDF bytes, from the cache or downloaded (then cached)."""
+    def cached_pdf(self, paper: Paper) -> bytes | None:
+        """The paper's PDF bytes if an earlier download kept them, without a request."""
         cached = self.pdf_cache_path(paper.id)
         if paper.id.version and cached.is_file():
             data = cached.read_bytes()
             if _looks_like_pdf(data):
                 return data
+        return None
+
+    def fetch_pdf(self, paper: Paper) -> bytes:
+        """The paper's PDF bytes, from the cache or downloaded (then cached)."""
+        data = self.cached_pdf(paper)
+        if data is not None:
+            return data
+        cached = self.pdf_cache_path(paper.id)
         url = f"{self.pdf_url}/{paper.id.versioned}"
         try:
             data = self._download_pdf(url)

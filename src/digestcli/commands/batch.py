@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import openai_batch
-from ..errors import DigestError, LLMError, WorkspaceError
+from ..errors import DigestError, LLMError, PdfError, WorkspaceError
+from ..models import Paper
 from .outcomes import AddReport, Outcome, Status
 from .paper import PaperSteps
 from .session import Session
@@ -98,7 +99,20 @@ def _collect_one(session: Session, record: dict[str, Any], report: AddReport) ->
             session.reporter.fail(message)
             report.outcomes.append(Outcome(given, Status.FAILED, message))
             continue
+        _key_figure(session, steps, paper)
         report.outcomes.append(steps.save(paper, openai_batch.text_from_dict(entry["text"]), summary,
                                           entry["context_tokens"], given, queued=entry["queued"],
                                           extra={"batch": record["id"]}))
     return remote
+
+
+def _key_figure(session: Session, steps: PaperSteps, paper: Paper) -> None:
+    """The paper's key figure for its item, rendered again from the PDF its add kept (the batch
+    carries no images); none when that PDF is gone or unreadable: the summary matters more."""
+    pdf = session.arxiv.cached_pdf(paper) if session.settings.figures else None
+    if pdf is None:
+        return
+    try:
+        steps.keep_figure(paper, session.extractor.extract(pdf))
+    except PdfError:
+        pass
