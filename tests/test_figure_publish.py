@@ -131,3 +131,42 @@ def test_an_image_that_is_not_one_is_refused_in_one_line(tmp_path: Path, monkeyp
         assert result.exit_code in (1, 2) and "Traceback" not in result.output, (args, result.output)
         assert "rror" in result.output and "internal error" not in result.output
     assert load_item(workspace.root / "issues" / ISSUE / "2305.17333.md").figure is None
+
+
+def _blog(tmp_path: Path) -> Path:
+    posts = tmp_path / "blog" / "_posts"
+    posts.mkdir(parents=True, exist_ok=True)
+    return posts
+
+
+def test_the_other_styles_show_figures_only_when_they_opt_in(tmp_path: Path, monkeypatch) -> None:
+    workspace = make_workspace(tmp_path, mezo_item())
+    with_figure(workspace.root, "Figure 1: overview.")
+    served = 'src="/assets/digest/issue-3/2305.17333.png"'
+    for style in ("highlights", "digest", "bookmarks"):
+        plain = build(workspace.root, monkeypatch, "--style", style, "--out", str(_blog(tmp_path)))
+        assert plain.exit_code == 0, plain.output
+        assert not (tmp_path / "blog" / "assets").exists()  # nothing copied for a post that shows nothing
+        shown = build(workspace.root, monkeypatch, "--style", style, "--figures")
+        assert shown.exit_code == 0, shown.output
+        assert served in shown.stdout and "<figcaption>Figure 1 from <em>" in shown.stdout, style
+    assert "<figure>" not in build(workspace.root, monkeypatch, "--no-figures").stdout
+    config = workspace.root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        'figure_styles = ["newsletter"]', 'figure_styles = ["highlights"]'), encoding="utf-8")
+    assert served in build(workspace.root, monkeypatch, "--style", "highlights").stdout
+    assert "<figure>" not in build(workspace.root, monkeypatch).stdout  # the newsletter no longer listed
+    result = build(workspace.root, monkeypatch, "--style", "highlights", "--out", str(_blog(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "blog" / "assets" / "digest" / ISSUE / "2305.17333.png").read_bytes() == PNG
+
+
+def test_a_digest_style_figure_stays_inside_its_list_item(tmp_path: Path, monkeypatch) -> None:
+    from markdown_it import MarkdownIt
+
+    workspace = make_workspace(tmp_path, mezo_item())
+    with_figure(workspace.root, "Figure 1: overview.")
+    post = build(workspace.root, monkeypatch, "--style", "digest", "--figures").stdout
+    html = MarkdownIt("commonmark").render(post.split("---", 2)[2])
+    item = html[html.index("<li>"):html.rindex("</li>")]
+    assert '<figure><img src="/assets/digest/issue-3/2305.17333.png"' in item

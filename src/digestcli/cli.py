@@ -122,6 +122,7 @@ def build(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
     style: Annotated[Optional[str], typer.Option(metavar="STYLE", help="newsletter, highlights, digest or bookmarks (all issues), or your own templates/<style>.md.j2 (default: [newsletter] style in digest.toml).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to build when an item states a number or name its paper does not contain.")] = False,
+    figures: Annotated[Optional[bool], typer.Option("--figures/--no-figures", help="Show each paper's figure (default: in the styles of [newsletter] figure_styles, the newsletter style alone unless set).")] = None,
 ) -> None:
     """Render an issue as one newsletter Markdown file with Jekyll front matter.
 
@@ -130,7 +131,7 @@ def build(
     from .commands.publish import build as build_post
     from .errors import WorkspaceError
 
-    post = build_post(open_session(), issue, style=style, strict=strict)
+    post = build_post(open_session(), issue, style=style, strict=strict, figures=figures)
     for key, listed in post.unverified.items():
         echo_err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
     if post.refused:

@@ -44,6 +44,7 @@ class Settings:
     topic: str = ""  # what the newsletter covers, for `digest feed --rank`
     assets_dir: str = "assets/digest"  # where `build --out` copies figures, under the blog's root
     assets_url: str = "/assets/digest"  # where the blog serves them
+    figure_styles: tuple[str, ...] = ("newsletter",)  # the styles whose posts show each paper's figure
     topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
     # llm
     model: str = "gpt-4o-mini"
@@ -144,6 +145,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("newsletter", "topic"): ("topic", str),
     ("newsletter", "assets_dir"): ("assets_dir", str),
     ("newsletter", "assets_url"): ("assets_url", str),
+    ("newsletter", "figure_styles"): ("figure_styles", list),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
     ("llm", "input_budget"): ("input_budget", int),
@@ -353,6 +355,7 @@ style = "newsletter"      # digest build's default: newsletter | highlights | di
 topic = ""                # what the newsletter covers; digest feed --rank orders new papers by it
 assets_dir = "assets/digest"   # build --out DIR copies each paper's figure here, under the blog's root
 assets_url = "/assets/digest"  # ... and links it from here (the blog serves assets_dir at this path)
+figure_styles = ["newsletter"]  # the styles whose posts show each paper's figure (build --figures: any style)
 
 [issue]
 current = "{current_issue}"     # where `digest add` puts items unless --issue is given

@@ -112,10 +112,13 @@ def figure_url(item: Item, assets_url: str) -> str:
     return _image_url(f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}")
 
 
-def _figure_parts(item: Item, assets_url: str) -> dict[str, str]:
-    """The figure's URL, alt text and caption, each safe where the template puts it (HTML, not Markdown)."""
+def _figure_parts(item: Item, assets_url: str | None) -> dict[str, str]:
+    """The figure's URL, alt text and caption, each safe where the template puts it (HTML, not Markdown);
+    none when ``assets_url`` is None (the post shows no figures)."""
     from html import escape
 
+    if assets_url is None:
+        return {}
     url = figure_url(item, assets_url)
     figure = item.figure
     if not url or figure is None:
@@ -127,8 +130,9 @@ def _figure_parts(item: Item, assets_url: str) -> dict[str, str]:
             "figure_caption": Own(f"{named} from <em>{escape(plain_value(item.title), quote=True)}</em>")}
 
 
-def to_render_item(item: Item, assets_url: str = "") -> RenderItem:
-    """An item's values for the templates, as they are: the template environment makes every printed
+def to_render_item(item: Item, assets_url: str | None = None) -> RenderItem:
+    """An item's values for the templates, its figure served under ``assets_url`` (None: no figure),
+    as they are: the template environment makes every printed
     value inert (see ``_finalize``) except digest's own, marked ``Own``: URLs that passed
     ``safe_url``, the link's emoji, label and stars, and the author's notes, which are theirs."""
     parts = parse_body(item.body)
@@ -176,7 +180,7 @@ def _finalize(value: Any) -> Any:
     return inline_text("" if value is None else str(value))
 
 
-def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str = "") -> list[RenderSection]:
+def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str | None = None) -> list[RenderSection]:
     """Group by section (configured order first, then others by name); within one, by order/created/key."""
     rank = {name: index for index, name in enumerate(sections)}
     groups: dict[str, list[Item]] = {}
@@ -217,7 +221,8 @@ def reading_minutes(markdown: str) -> int:
 def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[str, ...], layout: str,
                  default_description: str, image: str, sections: tuple[str, ...],
                  workspace: Path | None = None, style: str = "newsletter",
-                 topics: dict[str, str] | None = None, assets_url: str = "") -> str:
+                 topics: dict[str, str] | None = None, assets_url: str | None = None) -> str:
+    """The issue's post in ``style``, its figures served under ``assets_url`` (None: no figures)."""
     import yaml
     from jinja2 import TemplateError
 
@@ -261,13 +266,14 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
 
 
 def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[str, ...],
-                     workspace: Path | None = None, style: str = "bookmarks") -> str:
-    """One page of every item of every issue: by year (newest first), then title."""
+                     workspace: Path | None = None, style: str = "bookmarks", assets_url: str | None = None) -> str:
+    """One page of every item of every issue: by year (newest first), then title; figures served
+    under ``assets_url`` (None: no figures)."""
     import yaml
     from jinja2 import TemplateError
 
     unique = {item.key: item for item in items}  # a paper kept in two issues is one bookmark
-    entries = sorted((to_render_item(i) for i in unique.values()), key=lambda e: (e.title.lower(), e.key))
+    entries = sorted((to_render_item(i, assets_url) for i in unique.values()), key=lambda e: (e.title.lower(), e.key))
     for entry in entries:
         entry.anchor = _anchor(unique[entry.key])
     years: dict[str, list[RenderItem]] = {}

@@ -28,17 +28,21 @@ class Post:
     assets: list[tuple[Path, str]] = field(default_factory=list)  # (a figure's file, its place under assets_dir)
 
 
-def build(session: Session, issue: str | None = None, *, style: str | None = None, strict: bool = False) -> Post:
-    """The issue (default: the current one) rendered in ``style`` (default: digest.toml's)."""
+def build(session: Session, issue: str | None = None, *, style: str | None = None, strict: bool = False,
+          figures: bool | None = None) -> Post:
+    """The issue (default: the current one) rendered in ``style`` (default: digest.toml's), with each
+    paper's figure when ``figures`` (default: when the style is one of [newsletter] figure_styles)."""
     from ..render import post_filename, render_bookmarks, render_issue
 
     settings, workspace = session.settings, session.workspace
     style = style or settings.style
+    shown = style in settings.figure_styles if figures is None else figures
+    assets_url = settings.assets_url if shown else None
     if style == BOOKMARKS:
         everything = [i for name in workspace.list_issues() for i in workspace.items(name)]
         text = render_bookmarks(everything, title=f"{settings.title}: bookmarks", layout=settings.layout,
-                                tags=settings.tags, workspace=workspace.root)
-        return Post(redact(text), "bookmarks.md")
+                                tags=settings.tags, workspace=workspace.root, assets_url=assets_url)
+        return Post(redact(text), "bookmarks.md", assets=_figure_files(session, everything) if shown else [])
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
     items = workspace.items(name)
@@ -50,15 +54,17 @@ def build(session: Session, issue: str | None = None, *, style: str | None = Non
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
                         sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics,
-                        assets_url=settings.assets_url)
+                        assets_url=assets_url)
     # Items are redacted when written; this also covers one written by an older digest.
-    return Post(redact(text), post_filename(info), unverified, assets=_figure_files(session, name, items))
+    return Post(redact(text), post_filename(info), unverified,
+                assets=_figure_files(session, items) if shown else [])
 
 
-def _figure_files(session: Session, issue: str, items: list) -> list[tuple[Path, str]]:
+def _figure_files(session: Session, items: list) -> list[tuple[Path, str]]:
     """Each item's own figure file, and where under assets_dir the post links it (<issue>/<file name>)."""
     found = []
     for item in items:
+        issue = Path(item.path).parent.name
         source = session.workspace.figure_file(issue, item)
         if source is not None:
             found.append((source, f"{session.settings.assets_dir.strip('/')}/{issue}/{source.name}"))
