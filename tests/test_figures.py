@@ -120,6 +120,9 @@ def test_figure_info_pickles() -> None:
     ((FigureInfo(1, 7, "Figure 1: Loss curves.", (0, 0, 1, 1), False),
       FigureInfo(5, 20, "Figure 5: Overview of the pipeline.", (0, 0, 1, 1), True)), 1),
     ((FigureInfo(5, 20, "Figure 5: Overview.", (0, 0, 1, 1), True),), None),
+    # every figure after the references, numbered from 1: a journal's layout, not an appendix
+    ((FigureInfo(1, 10, "Fig. 1.— Light curve.", (0, 0, 1, 1), True),
+      FigureInfo(2, 11, "Fig. 2.— Power spectrum.", (0, 0, 1, 1), True)), 1),
     ((), None),
 ])
 def test_key_figure_prefers_an_early_figure_1_then_a_method_figure_never_the_appendix(figures_given, expected) -> None:
@@ -206,6 +209,42 @@ def test_a_caption_without_a_stop_counts_when_its_label_is_bold() -> None:
     assert figure.box[2] - figure.box[0] == pytest.approx(200, abs=1)
     # the same words in the body's font are a sentence that opens with a figure's name
     assert find_figures(bare_caption_pdf(bold_label=False)) == ()
+
+
+def rotated_label_pdf() -> bytes:
+    """A plot (a framed box) with a rotated axis title at its left, and an arXiv-like stamp rotated
+    in the page's left margin."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="letter", unit="pt")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(72, 72)
+    pdf.multi_cell(468, 12, PROSE * 3)
+    top = pdf.get_y() + 10
+    pdf.set_draw_color(0, 0, 0)
+    pdf.rect(200, top, 240, 140)
+    pdf.line(210, top + 120, 430, top + 20)
+    pdf.set_font("Helvetica", size=9)
+    with pdf.rotation(90, 175, top + 110):
+        pdf.text(175, top + 110, "Accuracy (%)")
+    with pdf.rotation(90, 30, 600):
+        pdf.set_font("Helvetica", size=20)
+        pdf.text(30, 600, "arXiv:2401.00001v1 [cs.CL] 1 Jan 2024")
+    pdf.set_font("Helvetica", size=9)
+    pdf.set_xy(72, top + 150)
+    pdf.multi_cell(468, 11, "Figure 1: Accuracy over training.")
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(72, top + 175)
+    pdf.multi_cell(468, 12, PROSE * 2)
+    return bytes(pdf.output())
+
+
+def test_a_rotated_axis_title_is_in_the_crop_and_the_margin_stamp_is_not() -> None:
+    (figure,) = find_figures(rotated_label_pdf())
+    left, bottom, right, top = figure.box
+    assert 160 <= left <= 172  # the title's glyphs stand left of x 175, not the stamp's at x 10-30
+    assert right == pytest.approx(440, abs=1)
 
 
 def test_a_built_figure_is_found_whole_and_without_text() -> None:

@@ -57,11 +57,12 @@ def figures_of(classified: tuple[ClassifiedPage, ...]) -> tuple[FigureInfo, ...]
     if not wanted:
         return ()
     back_matter = _back_matter_start(classified)
+    prose_block = _text_block(classified)
     found: list[FigureInfo] = []
     seen: set[int] = set()
     for page in wanted:
         number, height = page.page.number, page.page.top
-        objects = [(box.x0, box.top, box.x1, box.bottom) for box in page.page.drawings or ()]
+        objects = _off_margins([(box.x0, box.top, box.x1, box.bottom) for box in page.page.drawings or ()], prose_block)
         blocks = captions[number]
         for block in blocks:
             first = page.lines[block[0]]
@@ -87,7 +88,11 @@ def key_figure(figures: tuple[FigureInfo, ...] | list[FigureInfo]) -> FigureInfo
     first = next((f for f in main if f.number == 1 and f.page <= KEY_FIGURE_PAGES), None)
     if first is not None:
         return first
-    return next((f for f in main if _KEY_CAPTION.search(f.caption)), main[0] if main else None)
+    if not main:
+        # a manuscript that sets every figure after its references (a journal's style, as on
+        # astro-ph) numbers them from 1: those are the paper's own, not an appendix's
+        return next((f for f in figures if f.number == 1), None)
+    return next((f for f in main if _KEY_CAPTION.search(f.caption)), main[0])
 
 
 # -- captions -------------------------------------------------------------------------------------
@@ -132,6 +137,20 @@ def _back_matter_start(classified: tuple[ClassifiedPage, ...]) -> tuple[int, flo
 # -- regions --------------------------------------------------------------------------------------
 
 
+def _text_block(classified: tuple[ClassifiedPage, ...]) -> tuple[float, float]:
+    """The x-range of the paper's prose on every page (wide open when it has none)."""
+    prose = [line for page in classified for line, is_prose in zip(page.lines, page.prose) if is_prose]
+    if not prose:
+        return float("-inf"), float("inf")
+    return min(line.x0 for line in prose) - 5, max(line.x1 for line in prose) + 5
+
+
+def _off_margins(objects: list[Rect], block: tuple[float, float]) -> list[Rect]:
+    """The objects not wholly in the side margins, beside the paper's text block: the arXiv stamp
+    (rotated text) or a column of line numbers is no figure's."""
+    return [o for o in objects if o[2] > block[0] and o[0] < block[1]]
+
+
 def _bounds(rects: list[Rect]) -> Rect:
     return min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects)
 
@@ -165,13 +184,34 @@ def _line_rect(page: ClassifiedPage, index: int) -> Rect:
     return line.x0, line.top, line.x1, line.bottom + 0.25 * max(line.size, 1.0)
 
 
-def _stops(page: ClassifiedPage, index: int, frames: list[Rect]) -> bool:
+def _legends(page: ClassifiedPage, lines: list[int]) -> set[int]:
+    """The lines of sub-figure legends: each line opening "(a) ..." and the lines of its paragraph
+    after it (a legend of several sentences under its panel reads like prose)."""
+    found: set[int] = set()
+    for index in lines:
+        line = page.lines[index]
+        if page.kinds[index] != "body" or not _SUBFIGURE_LABEL.match(line.text):
+            continue
+        found.add(index)
+        previous = line
+        for after in range(index + 1, len(page.lines)):
+            nxt = page.lines[after]
+            size = max(previous.size, nxt.size, 1.0)
+            if (page.kinds[after] != "body" or _SUBFIGURE_LABEL.match(nxt.text) or abs(nxt.size - line.size) > 0.6
+                    or not 0 < nxt.bottom - previous.bottom <= 1.5 * size or not line.x0 - 3 <= nxt.x0 <= line.x1):
+                break
+            found.add(after)
+            previous = nxt
+    return found
+
+
+def _stops(page: ClassifiedPage, index: int, frames: list[Rect], legends: set[int]) -> bool:
     """Whether a line bounds a figure: body text, a heading, the title, another caption, a running
     head. Text inside a drawn frame or picture (``frames``), figure labels and sub-figure legends do not."""
     kind, line = page.kinds[index], page.lines[index]
     if kind in ("caption", "margin"):
         return True
-    if kind != "body" or _SUBFIGURE_LABEL.match(line.text):
+    if kind != "body" or index in legends:
         return False
     x, y = (line.x0 + line.x1) / 2, (line.top + line.bottom) / 2
     if any(c[0] <= x <= c[2] and c[1] <= y <= c[3] and c[3] - c[1] > 2.5 * max(line.size, 1.0) for c in frames):
@@ -201,9 +241,15 @@ def _around(page: ClassifiedPage, block: list[int], caption: Rect, column: tuple
               and page.lines[i].x1 > left and page.lines[i].x0 < right]
     tall = 0.5 * (page.page.height or 792)  # a frame taller than that is a page background, not a figure's
     frames = [o for o in objects if 10 < o[3] - o[1] < tall and o[2] - o[0] > 10]
-    stopping = [i for i in others if _stops(page, i, frames)]
+    legends = _legends(page, others)
+    stopping = [i for i in others if _stops(page, i, frames, legends)]
     above = max((page.lines[i].bottom for i in stopping if page.lines[i].bottom <= caption[1] + 1), default=0.0)
-    region = _drawing(page, (left, above + 1, right, caption[1] - 1), objects, others, stopping)
+    # sub-figure legends set as paragraphs under their panels: the panels above them, without them
+    legend_top = min((page.lines[i].top for i in legends if above < page.lines[i].top < caption[1]), default=None)
+    drawn_below = legend_top is not None and any(legend_top < (o[1] + o[3]) / 2 < caption[1] for o in objects)
+    region = _drawing(page, (left, above + 1, right, legend_top - 1), objects, others, stopping) \
+        if legend_top is not None and not drawn_below else None
+    region = region or _drawing(page, (left, above + 1, right, caption[1] - 1), objects, others, stopping)
     if region is None and below:
         under = min((page.lines[i].top for i in stopping if page.lines[i].top >= caption[3] - 1),
                     default=page.page.height or 792)
@@ -229,7 +275,8 @@ def _drawing(page: ClassifiedPage, band: Rect, objects: list[Rect], others: list
     region = _bounds([region, *thin])
     # text set around the drawing: labels, legends, axis titles (smaller than the body, or not body text)
     labels = [_line_rect(page, i) for i in others if i not in stopping and (
-        page.kinds[i] != "body" or page.lines[i].size and page.body and page.lines[i].size < 0.9 * page.body)]
+        page.kinds[i] != "body" or not words(page.lines[i].text)  # tick labels: numbers in the body's size
+        or page.lines[i].size and page.body and page.lines[i].size < 0.9 * page.body)]
     for _ in range(3):  # a label beside the drawing may bring its neighbour in (a legend of several lines)
         near = [r for r in labels if band[1] - 1 <= (r[1] + r[3]) / 2 <= band[3] + 1 and _overlaps(r, region, _GAP)]
         grown = _bounds([region, *near])

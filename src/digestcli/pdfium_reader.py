@@ -84,6 +84,12 @@ class _PdfiumChars:
         self.raw.FPDFText_GetCharOrigin(self.page, index, self._x, self._y)
         return self._x.value, self.height - self._y.value
 
+    def extent(self, index: int) -> tuple[float, float, float, float]:
+        """(x0, top, x1, bottom) of the character's glyph, y downward."""
+        left, right, bottom, top = self._box
+        self.raw.FPDFText_GetCharBox(self.page, index, left, right, bottom, top)
+        return left.value, self.height - top.value, right.value, self.height - bottom.value
+
     def box(self, index: int) -> tuple[float, float]:
         """(left, right) of the character's glyph."""
         left, right, bottom, top = self._box
@@ -115,7 +121,11 @@ def _pdfium_page(document: object, page: object, number: int, drawings: bool) ->
     try:
         chars = _PdfiumChars(textpage.raw, height)
         codes = _pdfium_codes(textpage.raw)
-        lines = [line for start, end in _pdfium_runs(codes) for line in _pdfium_lines(chars, codes, start, end)]
+        runs = _pdfium_runs(codes)
+        lines = [line for start, end in runs for line in _pdfium_lines(chars, codes, start, end)]
+        # a figure's rotated text (axis titles) is no line, but its figure's crop must hold it
+        may_hold_figure = drawings and any(FIGURE_LABEL.match(line.text) for line in lines)
+        turned = _rotated_text(chars, codes, runs) if may_hold_figure else ()
     finally:
         textpage.close()
     graphics = _pdfium_graphics(page, height)
@@ -125,8 +135,21 @@ def _pdfium_page(document: object, page: object, number: int, drawings: bool) ->
         # read while the page is open: opening it again costs more than the walk
         from .pdfium_drawings import drawn_boxes
 
-        drawn = drawn_boxes(page) if any(FIGURE_LABEL.match(line.text) for line in lines) else ()
+        drawn = (*drawn_boxes(page), *turned) if may_hold_figure else ()
     return PageLayout(number, right - left, top - bottom, tuple(lines), graphics, links, drawn, top)
+
+
+def _rotated_text(chars: _PdfiumChars, codes: list[int], runs: list[tuple[int, int]]) -> tuple[Box, ...]:
+    """The boxes of the page's runs of rotated text (y downward, as Line)."""
+    boxes = []
+    for start, end in runs:
+        real = _visible(codes, start, end)
+        if not real or not chars.rotated(real[0]):
+            continue
+        corners = [chars.extent(index) for index in real]
+        boxes.append(Box(min(c[0] for c in corners), min(c[1] for c in corners),
+                         max(c[2] for c in corners), max(c[3] for c in corners)))
+    return tuple(boxes)
 
 
 def _pdfium_runs(codes: list[int]) -> list[tuple[int, int]]:
