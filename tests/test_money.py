@@ -288,3 +288,13 @@ def test_max_cost_applies_to_the_batch_api_at_its_price(workspace: Path, papers_
     assert result.exit_code == 3, result.stderr
     assert len(fake_openai.batch_lines()) == 2  # $0.50 each at half price, reserved until the batch is paid
     assert "2 queued in the batch, 0 added from the cache, 0 skipped, 0 failed, 1 not started" in result.stderr
+
+
+def test_readme_and_help_document_prices_the_dry_run_dollars_and_the_cap() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    help_text = " ".join(digest("add", "--help").stdout.split())
+    assert "--max-cost DOLLARS" in help_text and "what it would cost at most" in help_text
+    assert "with what each cost" in digest("list", "--help").stdout
+    for documented in ("--max-cost", "price_input", "price_cached_input", "price_output", "max_cost",
+                       "≥$", "taken as the whole `max_output_tokens`", "Batch API"):
+        assert documented in readme, documented

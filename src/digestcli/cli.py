@@ -241,7 +241,7 @@ def list_(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to list items of (default: list issues).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
 ) -> None:
-    """List issues, or the items of one issue.
+    """List issues with what each cost, or the items of one issue with what each cost.
 
     Example: digest list issue-1 --json
     """
