@@ -150,7 +150,7 @@ def test_dry_run_counts_cached_papers_as_free(workspace: Path, batch_arxiv, fake
     assert digest("add", paper, "--issue", "issue-2").exit_code == 0
     result = digest("add", paper, BATCH[1][0].id, "--dry-run")
     rows = [line.split("\t") for line in result.stdout.splitlines()]
-    assert rows[0][2] == "cached"
+    assert rows[0][2:4] == ["$0.0000", "cached"]  # id, input tokens, dollars, why, title
     assert int(rows[-1][1]) == int(rows[1][1])
 
 

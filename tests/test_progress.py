@@ -1,4 +1,4 @@
-"""Progress reporting: the live table on a terminal, plain lines elsewhere, the cost estimate."""
+"""Progress reporting: the live table on a terminal (with the dollars spent), plain lines elsewhere."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from digestcli.progress import LineReporter, RichReporter, estimate_cost, make_reporter
-
-
-def test_cost_estimate_uses_the_known_price_or_the_configured_one() -> None:
-    assert estimate_cost("gpt-4o-mini", 1_000_000, 1_000_000) == pytest.approx(0.75)
-    assert estimate_cost("my-local-model", 1000, 1000) is None
-    assert estimate_cost("my-local-model", 2_000_000, 0, price=(0.5, 1.0)) == pytest.approx(1.0)
+from digestcli.progress import LineReporter, RichReporter, make_reporter
 
 
 def test_rich_reporter_shows_each_paper_stage_and_the_totals() -> None:
@@ -23,7 +17,7 @@ def test_rich_reporter_shows_each_paper_stage_and_the_totals() -> None:
     reporter.stage("2305.17333", "pdf")
     reporter.stage("2304.08485", "summary", "4000 tokens → gpt-4o-mini")
     reporter.stage("2305.17333", "saved", "issues/issue-1/2305.17333.md")
-    reporter.spent("2305.17333", 1_000_000, 200_000)
+    reporter.spent("2305.17333", 1_000_000, 200_000, 0.27)
     reporter.fail("2304.08485: LLM server timed out after retries")
     reporter.close()
     text = out.getvalue()
@@ -31,6 +25,18 @@ def test_rich_reporter_shows_each_paper_stage_and_the_totals() -> None:
     assert "saved" in text and "failed" in final
     assert "1/2 done" not in final and "2/2 done; 1000000 in / 200000 out tokens, ~$0.2700" in final
     assert "digest: error: 2304.08485: LLM server timed out after retries" in text
+
+
+def test_rich_reporter_shows_an_unknown_cost_as_unknown_never_as_zero() -> None:
+    out = io.StringIO()
+    reporter = RichReporter("my-local-model", console=Console(file=out, force_terminal=True, width=120,
+                                                              color_system=None))
+    reporter.stage("2305.17333", "saved", "issues/issue-1/2305.17333.md")
+    reporter.spent("2305.17333", 2000, 200, 0.001)
+    reporter.spent("2304.08485", 2000, 200, None)  # no price for this model on this server
+    reporter.close()
+    final = out.getvalue()[out.getvalue().rindex("2305.17333"):]
+    assert "4000 in / 400 out tokens, cost unknown" in final and "$" not in final
 
 
 def test_line_reporter_prints_one_line_per_event(capsys: pytest.CaptureFixture[str]) -> None:

@@ -54,7 +54,8 @@ def add(
     force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue; the old file is kept as a .bak backup.")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-fetch arXiv metadata of items already in the issue; summary text is untouched.")] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, max=64, metavar="N", help="Summaries requested at once (default 4).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the input tokens each paper would send, and the total; call no LLM, write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the input tokens each paper would send and what it would cost at most (output taken as max_output_tokens), and the totals; call no LLM, write nothing.")] = False,
+    max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, metavar="DOLLARS", help="Start no summary whose estimated cost would take the run past DOLLARS; those papers are skipped (default: [llm] max_cost, else no cap).")] = None,
     section: Annotated[Optional[str], typer.Option("--section", metavar="NAME", help="Newsletter section of the items (default: Research).")] = None,
     title: Annotated[Optional[str], typer.Option("--title", metavar="TEXT", help="Your own heading for the item instead of the paper's title.")] = None,
     note: Annotated[Optional[str], typer.Option("--note", metavar="TEXT", help="Your commentary, published verbatim under the summary.")] = None,
@@ -74,10 +75,10 @@ def add(
 
     inputs = read_inputs(ids or [], sys.stdin, from_file)
     session = open_session(create=True, dry_run=dry_run, model=model, input_budget=budget, offline=offline or None,
-                            jobs=jobs)
+                            jobs=jobs, max_cost=max_cost)
     report = AddReport(issue or session.settings.current_issue)
     check_request(session, report.issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch)
-    session.reporter = make_reporter(session.settings.model, session.settings.price)  # after the checks
+    session.reporter = make_reporter(session.settings.model)  # after the checks
     if notice := summarizer_notice(session):
         session.reporter.notice(notice)
     try:
@@ -85,19 +86,28 @@ def add(
         add_inputs(session, inputs, report.issue, force=force, refresh=refresh, dry_run=dry_run, batch=batch,
                    options=options, report=report)
     except KeyboardInterrupt:
+        _say_spent(session, report)
         echo_err(f"digest: interrupted: {report.summary()}; rerun the same command to finish (nothing is paid twice)")
         raise typer.Exit(130) from None
     finally:
         session.close()
-    _report_added(report, session.settings.model, dry_run)
+    _report_added(report, session, dry_run, batch)
 
 
-def _report_added(report: Any, model: str, dry_run: bool) -> None:
-    """The plan (--dry-run), the batch id (--batch) and the summary line; then the exit code."""
+def _say_spent(session: Any, report: Any) -> None:
+    from .commands.add import spending
+
+    if line := spending(session, report):
+        echo_err(f"digest: {line}")
+
+
+def _report_added(report: Any, session: Any, dry_run: bool, batch: bool) -> None:
+    """The plan (--dry-run), the batch id (--batch), the money and the summary line; then the exit code."""
     from .commands.outcomes import Status
 
     if dry_run:
-        _print_plan(report, model)
+        _print_plan(report, session, batch)
+    _say_spent(session, report)
     if report.batch_id:
         out(report.batch_id)
         echo_err(f"digest: batch {report.batch_id} submitted with {report.count(Status.QUEUED)} requests; "
@@ -106,14 +116,14 @@ def _report_added(report: Any, model: str, dry_run: bool) -> None:
     exit_for(report)
 
 
-def _print_plan(report: Any, model: str) -> None:
-    """--dry-run: one tab-separated line per paper on stdout, then the total."""
-    plans = report.plans
-    for plan in plans:
-        out(f"{plan.id}\t{plan.tokens}\t{'cached' if plan.cached else plan.text_source}\t{shown(plan.title)}")
-    to_send = sum(p.tokens for p in plans if not p.cached)
-    out(f"total\t{to_send}\t\t{len(plans)} papers, {sum(p.cached for p in plans)} cached")
-    echo_err(f"digest: dry run: {to_send} input tokens would be sent to {model}; nothing was written")
+def _print_plan(report: Any, session: Any, batch: bool) -> None:
+    """--dry-run: one tab-separated line per paper on stdout, then the total; how they were estimated."""
+    from .commands.add import dry_run_plan
+
+    lines, message = dry_run_plan(session, report, batch)
+    for line in lines:
+        out(line)
+    echo_err(f"digest: dry run: {message}; nothing was written")
 
 
 @app.command()
@@ -232,7 +242,7 @@ def list_(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to list items of (default: list issues).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
 ) -> None:
-    """List issues, or the items of one issue.
+    """List issues with what each cost, or the items of one issue with what each cost.
 
     Example: digest list issue-1 --json
     """
@@ -252,22 +262,26 @@ def _list_issues(session: Any, as_json: bool) -> None:
     for row in issues:
         if row.error:  # flagged, not fatal: list is how you find what is broken
             echo_err(f"digest: warning: {row.error}")
-    rows = [{**asdict(row), "title": shown(row.title), "error": ""} for row in issues]  # named on stderr only
+    rows = [{**asdict(row), "cost": row.cost, "title": shown(row.title), "error": ""} for row in issues]
     print_rows(rows, as_json, lambda row: f"{'*' if row['current'] else ' '} {row['name']:<16} {row['items']:>3} "
-                f"{'item' if row['items'] == 1 else 'items':<5}  {row['date']}  {row['title']}")
+                f"{'item' if row['items'] == 1 else 'items':<5}  {row['date']:<10}  {row['cost']:>9}  {row['title']}")
 
 
 def _list_items(session: Any, issue: str, as_json: bool) -> None:
     from dataclasses import asdict
 
-    from .commands.issues import list_items
+    from .commands.issues import list_items, total_cost
 
     items = list_items(session, issue)
     for row in items:
         if row.error:  # listed and flagged (build, export and check stop at it), named on stderr
             echo_err(f"digest: warning: {row.error}")
-    rows = [{**asdict(row), **{k: shown(getattr(row, k)) for k in ("short_name", "title", "section")}} for row in items]
-    print_rows(rows, as_json, lambda row: f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} {row['title']}")
+    rows = [{**asdict(row), **{k: shown(getattr(row, k)) for k in ("short_name", "title", "section")}, "cost": row.cost}
+            for row in items]
+    print_rows(rows, as_json, lambda row: f"{row['key']:<18} {row['section']:<10} {row['backend']:<8} "
+                                          f"{row['cost']:>9} {row['title']}")
+    if not as_json:
+        echo_err(f"digest: {issue}: {len(items)} items, {total_cost(items)} for their summaries")
 
 
 @app.command()
@@ -376,7 +390,7 @@ def _batch_session() -> Any:
 
     session = open_session()
     check_ready(session)  # before a live table is drawn
-    session.reporter = make_reporter(session.settings.model, session.settings.price)
+    session.reporter = make_reporter(session.settings.model)
     return session
 
 

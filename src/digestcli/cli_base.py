@@ -132,11 +132,12 @@ def out(line: str = "") -> None:
 
 
 def exit_for(report: Any) -> None:
-    """0 when every input landed or was there already; 1 when none did; 3 (partial) otherwise."""
+    """0 when every input landed or was there already; 1 when none did; 3 (partial) otherwise. A paper
+    the cost cap did not start has not landed."""
     from .commands.outcomes import Status
 
     landed = sum(report.count(s) for s in (Status.ADDED, Status.REFRESHED, Status.PLANNED, Status.QUEUED))
-    failed = report.count(Status.FAILED)
+    failed = report.count(Status.FAILED) + report.count(Status.NOT_STARTED)
     if failed and not (landed or report.count(Status.SKIPPED)):
         raise typer.Exit(EXIT_ERROR)
     if failed:

@@ -58,8 +58,11 @@ class Settings:
     llm_deadline: float = 300.0  # seconds for a whole LLM request, headers and body
     llm_retries: int = 3
     jobs: int = 4  # LLM requests in flight at once
-    price_input: float = 0.0  # $ per million tokens, for the cost estimate (0: use the built-in table)
-    price_output: float = 0.0
+    # $ per million tokens, over pricing.py's table of OpenAI's prices (None: the table's; 0: free)
+    price_input: float | None = None
+    price_cached_input: float | None = None
+    price_output: float | None = None
+    max_cost: float | None = None  # $ one `digest add` may spend (None: no cap)
     extract_processes: int = field(default_factory=lambda: os.cpu_count() or 1)  # PDF text extraction pool
     pdf_engine: str = DEFAULT_ENGINE  # pdfium (fast, reads positions) | pypdf (pure Python)
     # Per paper, in a worker process: past either bound the paper is summarized from its abstract (0: no bound)
@@ -78,11 +81,6 @@ class Settings:
     cache_dir: Path = Path(".")
     user_agent: str = f"digest/{__version__} (paper newsletter tool; +https://github.com/digest-cli/digest)"
     debug: bool = False
-
-    @property
-    def price(self) -> tuple[float, float] | None:
-        """$ per million input and output tokens from digest.toml, if set."""
-        return (self.price_input, self.price_output) if self.price_input or self.price_output else None
 
     @property
     def use_llm(self) -> bool:
@@ -156,7 +154,9 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("llm", "retries"): ("llm_retries", int),
     ("llm", "jobs"): ("jobs", int),
     ("llm", "price_input"): ("price_input", (int, float)),
+    ("llm", "price_cached_input"): ("price_cached_input", (int, float)),
     ("llm", "price_output"): ("price_output", (int, float)),
+    ("llm", "max_cost"): ("max_cost", (int, float)),
     ("llm", "tokenizer"): ("tokenizer", str),
     ("arxiv", "api_url"): ("arxiv_api_url", str),
     ("arxiv", "pdf_url"): ("arxiv_pdf_url", str),
@@ -182,7 +182,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "llm_retries": (0, 100),
     "jobs": (1, 64),
     "price_input": (0, 1_000_000),
+    "price_cached_input": (0, 1_000_000),
     "price_output": (0, 1_000_000),
+    "max_cost": (0, 1_000_000),
     "extract_processes": (0, 256),
     "arxiv_api_interval": (0, 3_600),
     "pdf_interval": (0, 3_600),
@@ -195,7 +197,8 @@ _RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-_FLAGS = {"input_budget": "budget"}  # Settings field -> its command-line flag, where the names differ
+# Settings field -> its command-line flag, where the names differ
+_FLAGS = {"input_budget": "budget", "max_cost": "max-cost"}
 
 
 def _in_range(name: str, value: float, where: str) -> float:

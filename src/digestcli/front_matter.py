@@ -8,6 +8,7 @@ mean is items.py's business.
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,7 @@ TEXT = "text"
 TEXTS = "a list of texts"
 MAPPING = "a mapping"
 WHOLE = "a whole number"
+NUMBER = "a number"
 FLAG = "true or false"
 
 
@@ -126,6 +128,10 @@ def validate(path: Path | str, meta: dict[str, Any], fields: dict[str, Any], pre
                 value = int(value)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise _wrong(path, field, WHOLE, value)
+            checked[name] = value
+        elif kind == NUMBER:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise _wrong(path, field, NUMBER, value)
             checked[name] = value
         elif kind == FLAG and not isinstance(value, bool):
             raise _wrong(path, field, FLAG, value)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import front_matter
-from .front_matter import FLAG, TEXT, TEXTS, WHOLE, validate
+from .front_matter import FLAG, NUMBER, TEXT, TEXTS, WHOLE, validate
 from .files import sha256_hex
 from .models import IssueInfo
 from .sanitize import without_comments, without_controls
@@ -107,6 +107,15 @@ class Item:
     @property
     def order(self) -> int | None:
         return self._whole("order")
+
+    @property
+    def cost(self) -> float | None:
+        """US dollars its summary cost when it was paid for: 0 for the offline summarizer and for links,
+        None when not known (no price for the model, or an item older than the record)."""
+        recorded = self._provenance.get("cost_usd")
+        if isinstance(recorded, (int, float)) and not isinstance(recorded, bool):
+            return float(recorded)
+        return 0.0 if self.backend in ("offline", "link") else None
 
     @property
     def queued(self) -> str:
@@ -274,6 +283,7 @@ ITEM_FIELDS: dict[str, Any] = {
     "figure": {"number": WHOLE, "page": WHOLE, "caption": TEXT, "file": TEXT, "chosen": TEXT},
     "provenance": {
         **dict.fromkeys(("backend", "model", "created", "queued", "body_hash", "batch"), TEXT),
+        "cost_usd": NUMBER,
         "evidence": TEXTS,
         "grounding": {"unverified": TEXTS},
     },
@@ -326,6 +336,7 @@ class Provenance:
     queued: str = ""
     grounding: dict[str, Any] | None = None
     extra: dict[str, Any] | None = None  # e.g. the Batch API batch it came from
+    cost: float | None = None  # US dollars the summary cost when paid for (None: price unknown)
 
 
 def paper_item(paper: Paper, text: PaperText, summary: Summary, code_url: str, notes: str,
@@ -340,6 +351,8 @@ def paper_item(paper: Paper, text: PaperText, summary: Summary, code_url: str, n
         "prompt_hash": summary.prompt_hash,
         "input_tokens": summary.usage.input_tokens,
         "output_tokens": summary.usage.output_tokens,
+        **({"cached_input_tokens": summary.usage.cached_input_tokens} if summary.usage.cached_input_tokens else {}),
+        **({"cost_usd": round(made.cost, 6)} if made.cost is not None else {}),
         "context_tokens": made.context_tokens,
         "tokenizer": made.tokenizer,
         "text_source": text.source,

@@ -10,7 +10,7 @@ and never lets the API key through (every text from the server is redacted on en
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,8 +106,10 @@ def read_completion(data: Any, server: str) -> _Reply:
     if refusal:
         raise LLMError(f"model refused to summarize: {_squash(redact(refusal))[:160]}")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    details = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}
     return _Reply(content=redact(content or ""), finish_reason=finish or "",
-                  usage=Usage(_token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens"))))
+                  usage=Usage(_token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")),
+                              _token_count(details.get("cached_tokens"))))
 
 
 def _kind(value: Any) -> str:
@@ -248,7 +250,7 @@ class LLMSummarizer:
             )
         self.cache.put(key, {
             "fields": fields.model_dump(),
-            "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
+            "usage": asdict(usage),  # an item made from this answer later records what it cost
             "model": self.model,
             "paper": paper.id.versioned,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -277,7 +279,7 @@ class LLMSummarizer:
         follow_up = [*messages, {"role": "assistant", "content": reply.content[:4000]},
                      {"role": "user", "content": repair}]
         second = self._call(follow_up, self.max_output_tokens * (2 if cut_off else 1))
-        usage = Usage(usage.input_tokens + second.usage.input_tokens, usage.output_tokens + second.usage.output_tokens)
+        usage = usage + second.usage
         patch = extract_json_object(second.content) or {}
         merged = {**data, **{k: v for k, v in patch.items() if k in failed}}
         fields, problems = validate_fields(merged)

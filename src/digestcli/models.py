@@ -123,6 +123,13 @@ class Context:
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0  # of input_tokens, those the server read from its prompt cache (billed less)
+
+    def __add__(self, other: Usage) -> Usage:
+        """Two requests' usage together (an answer and its repair), every count summed."""
+        from dataclasses import fields
+
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True)

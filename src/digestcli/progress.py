@@ -2,7 +2,8 @@
 (a live rich table on a terminal, one line per event otherwise, silence for the Python API).
 
 Every reporter takes the same calls (stage, warn, fail, notice, spent, close), possibly from
-several worker threads at once. The one home of a line on stderr (``echo_err``).
+several worker threads at once. The one home of a line on stderr (``echo_err``). Prices live in
+pricing.py; a reporter only adds up the dollars it is told.
 """
 
 from __future__ import annotations
@@ -16,22 +17,12 @@ import typer
 from .redaction import redact
 from .sanitize import terminal_text
 
-# US dollars per million input / output tokens, for the estimate shown while adding.
-# Prices change: set [llm] price_input / price_output in digest.toml to override.
-PRICES: dict[str, tuple[float, float]] = {
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-}
-
 STAGES = ("metadata", "pdf", "text", "summary", "saving", "saved")
 
 
 class Reporter(Protocol):
     def stage(self, paper: str, stage: str, detail: str = "") -> None: ...
-    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None: ...
+    def spent(self, paper: str, tokens_in: int, tokens_out: int, cost: float | None) -> None: ...
     def warn(self, message: str) -> None: ...
     def fail(self, message: str) -> None: ...
     def notice(self, message: str) -> None: ...
@@ -44,7 +35,7 @@ class QuietReporter:
     def stage(self, paper: str, stage: str, detail: str = "") -> None:
         pass
 
-    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+    def spent(self, paper: str, tokens_in: int, tokens_out: int, cost: float | None) -> None:
         pass
 
     def warn(self, message: str) -> None:
@@ -58,14 +49,6 @@ class QuietReporter:
 
     def close(self) -> None:
         pass
-
-
-def estimate_cost(model: str, tokens_in: int, tokens_out: int, price: tuple[float, float] | None = None) -> float | None:
-    """Dollars for the tokens, or None when the model's price is not known."""
-    rates = price or PRICES.get(model)
-    if rates is None:
-        return None
-    return (tokens_in * rates[0] + tokens_out * rates[1]) / 1_000_000
 
 
 def shown(text: str) -> str:
@@ -126,7 +109,7 @@ class LineReporter:
                 self._said.add(message)
                 echo_err(f"digest: {message}")
 
-    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+    def spent(self, paper: str, tokens_in: int, tokens_out: int, cost: float | None) -> None:
         pass  # the closing summary line gives the totals
 
     def close(self) -> None:
@@ -134,17 +117,17 @@ class LineReporter:
 
 
 class RichReporter:
-    """A live table on a terminal: each paper's stage, and the running totals (tokens, estimated cost)."""
+    """A live table on a terminal: each paper's stage, and the running totals (tokens, dollars)."""
 
-    def __init__(self, model: str, price: tuple[float, float] | None = None, console: Any = None) -> None:
+    def __init__(self, model: str, console: Any = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
         self.console = console or Console(stderr=True)
         self.model = model
-        self.price = price
         self.rows: dict[str, tuple[str, str]] = {}
         self.tokens = [0, 0]
+        self.cost: float | None = 0.0  # None once a summary's cost is unknown: never shown as $0
         self._said: set[str] = set()
         self._lock = threading.RLock()
         self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
@@ -160,9 +143,8 @@ class RichReporter:
         colours = {"saved": "green", "failed": "red", "summary": "yellow"}
         for paper, (stage, detail) in self.rows.items():
             table.add_row(_rich(paper), f"[{colours.get(stage, 'cyan')}]{stage}[/]", _rich(detail))
-        done = sum(1 for stage, _ in self.rows.values() if stage in ("saved", "failed"))
-        cost = estimate_cost(self.model, self.tokens[0], self.tokens[1], self.price)
-        money = f", ~${cost:.4f}" if cost is not None else ""
+        done = sum(1 for stage, _ in self.rows.values() if stage in ("saved", "failed", "skipped"))
+        money = f", ~${self.cost:.4f}" if self.cost is not None else ", cost unknown"
         table.add_row("", "", f"[dim]{done}/{len(self.rows)} done; {self.tokens[0]} in / {self.tokens[1]} out "
                               f"tokens{money}[/]")
         return table
@@ -194,10 +176,11 @@ class RichReporter:
                 self._said.add(message)
                 self.console.print(f"digest: {shown(message)}", markup=False, highlight=False)
 
-    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+    def spent(self, paper: str, tokens_in: int, tokens_out: int, cost: float | None) -> None:
         with self._lock:
             self.tokens[0] += tokens_in
             self.tokens[1] += tokens_out
+            self.cost = None if cost is None or self.cost is None else self.cost + cost
             self._update()
 
     def close(self) -> None:
@@ -206,8 +189,8 @@ class RichReporter:
             self._live.stop()
 
 
-def make_reporter(model: str, price: tuple[float, float] | None = None) -> LineReporter | RichReporter:
+def make_reporter(model: str) -> LineReporter | RichReporter:
     """The live table when stderr is a terminal, plain lines otherwise."""
     if sys.stderr.isatty():
-        return RichReporter(model, price)
+        return RichReporter(model)
     return LineReporter()

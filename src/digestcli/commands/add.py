@@ -9,8 +9,8 @@ every outcome, appended as it happens.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
-
 from pathlib import Path
 from typing import TextIO
 
@@ -18,6 +18,8 @@ from ..errors import DigestError, IdentifierError, Interrupted, UsageError, Work
 from ..ids import parse_many, read_id_lines
 from ..links import split_url, web_address
 from ..models import ArxivId, Paper
+from ..pricing import dollars, is_openai, shown_total, total
+from ..progress import shown
 from ..store import IssueExists, validate_issue_name
 from .links import add_address
 from .outcomes import AddReport, ItemOptions, Outcome, Status
@@ -52,6 +54,7 @@ def add(session: Session, inputs: list[str], issue: str, *, force: bool = False,
     if not dry_run:  # a dry run writes nothing, not even a lock file
         _ensure_issue(session, issue)
     steps = PaperSteps(session, issue, options)
+    steps.batch = batch
     todo, refreshing = _split_known(steps, ids, report, force=force, refresh=refresh and not dry_run)
     for url in dict.fromkeys(links):
         report.outcomes.append(add_address(steps, url, force=force, dry_run=dry_run))
@@ -74,7 +77,9 @@ def add(session: Session, inputs: list[str], issue: str, *, force: bool = False,
         else:
             queue.append((str(arxiv_id), result))
     _run_papers(steps, queue, report, backup=force, dry_run=dry_run, batch=batch)
-    if batch:
+    if dry_run:
+        _cap_plans(steps, report)
+    elif batch:
         from .batch import submit
 
         submit(session, issue, report)
@@ -106,8 +111,53 @@ def check_request(session: Session, issue: str, *, force: bool = False, refresh:
     validate_issue_name(issue)
     if force and refresh:
         raise UsageError("use either --force or --refresh, not both")
-    if batch and (dry_run or not session.settings.use_llm):
-        raise UsageError("--batch needs OPENAI_API_KEY (and no --offline or --dry-run)")
+    if batch and not session.settings.use_llm:
+        raise UsageError("--batch needs OPENAI_API_KEY (and no --offline)")
+    if session.settings.max_cost is not None and session.price is None:
+        raise UsageError(f"a cost cap (--max-cost, [llm] max_cost) needs a price: {unknown_price(session)}",
+                         param="--max-cost")
+
+
+def unknown_price(session: Session) -> str:
+    """Why a cost is unknown, and what to set."""
+    settings = session.settings
+    where = "" if is_openai(settings.base_url) else f" on {settings.base_url}"
+    return (f"no price is known for model '{settings.model}'{where}; set [llm] price_input and price_output "
+            "($ per million tokens) in digest.toml (0 for a free local server)")
+
+
+def spending(session: Session, report: AddReport) -> str:
+    """The line on what the summaries this run paid for cost ("" when it paid for none)."""
+    paid = report.paid
+    if not paid or not session.settings.use_llm:  # the offline summarizer pays for nothing
+        return ""
+    known, unknown = total(paid)
+    price = session.price
+    if unknown or price is None:
+        return f"cost {shown_total(known, unknown)} for {len(paid)} summaries: {unknown_price(session)}"
+    return f"spent {dollars(known)} on {len(paid)} summaries (prices: {price.source})"
+
+
+def dry_run_plan(session: Session, report: AddReport, batch: bool = False) -> tuple[list[str], str]:
+    """--dry-run: one tab-separated line per paper (id, input tokens, dollars at most, text source or why
+    nothing is sent, title), then the total; and the sentence saying how the dollars were estimated."""
+    plans = report.plans
+    lines = []
+    for plan in plans:
+        why = "cached" if plan.cached else "over --max-cost" if plan.over_cap else plan.text_source
+        lines.append(f"{plan.id}\t{plan.tokens}\t{dollars(plan.cost)}\t{why}\t{shown(plan.title)}")
+    sent = [p for p in plans if not p.cached and not p.over_cap]
+    capped = sum(p.over_cap for p in plans)
+    money = shown_total(*total([p.cost for p in sent]))
+    lines.append(f"total\t{sum(p.tokens for p in sent)}\t{money}\t\t{len(plans)} papers, "
+                 f"{sum(p.cached for p in plans)} cached" + (f", {capped} over --max-cost" if capped else ""))
+    tokens = f"{sum(p.tokens for p in sent)} input tokens would be sent to {session.settings.model}"
+    price = session.price
+    if price is None:
+        return lines, f"{tokens}, cost unknown: {unknown_price(session)}"
+    return lines, (f"{tokens}, {money} at most: input as counted and {session.settings.max_output_tokens} output "
+                   f"tokens a paper (max_output_tokens, an upper bound); prices: "
+                   f"{price.for_batch().source if batch else price.source}")
 
 
 def summarizer_notice(session: Session) -> str:
@@ -148,6 +198,14 @@ def _ensure_issue(session: Session, issue: str) -> None:
                 session.reporter.notice(f"created issue {issue}")
             except IssueExists:
                 pass  # `digest new` made it a moment ago: add to it
+
+
+def _cap_plans(steps: PaperSteps, report: AddReport) -> None:
+    """--dry-run --max-cost: the papers, in the order given, that the cap would not start."""
+    for outcome in report.in_order():
+        plan = outcome.plan
+        if plan is not None and not plan.cached and not steps.gate.cap.reserve(plan.cost):
+            outcome.plan = replace(plan, over_cap=True)
 
 
 def _split_known(steps: PaperSteps, ids: list[ArxivId], report: AddReport, *, force: bool,

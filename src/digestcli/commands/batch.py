@@ -102,7 +102,7 @@ def _collect_one(session: Session, record: dict[str, Any], report: AddReport) ->
         _key_figure(session, steps, paper)
         report.outcomes.append(steps.save(paper, openai_batch.text_from_dict(entry["text"]), summary,
                                           entry["context_tokens"], given, queued=entry["queued"],
-                                          extra={"batch": record["id"]}))
+                                          extra={"batch": record["id"]}, batch_api=True))
     return remote
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import IdentifierError, UsageError, WorkspaceError
 from ..ids import parse_arxiv_id
 from ..models import IssueInfo
+from ..pricing import dollars, shown_total, total
 from ..redaction import redact
 from ..sanitize import without_controls
 from ..store import Workspace
@@ -28,6 +29,13 @@ class IssueRow:
     items: int
     current: bool
     error: str = ""  # the issue file is broken: why
+    cost_usd: float = 0.0  # what its items' summaries cost, as far as known
+    cost_unknown: int = 0  # items whose cost is not known (no price for their model, or broken)
+
+    @property
+    def cost(self) -> str:
+        """The issue's total: "$0.0123", "≥$0.0123" when some items' cost is unknown, or "unknown"."""
+        return shown_total(self.cost_usd, self.cost_unknown)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,16 @@ class ItemRow:
     section: str
     backend: str
     error: str = ""  # the item file is broken: why
+    cost_usd: float | None = None  # what its summary cost when paid for (None: not known)
+
+    @property
+    def cost(self) -> str:
+        return dollars(self.cost_usd)
+
+
+def total_cost(rows: list[ItemRow]) -> str:
+    """What the items listed cost together: "$0.0123", "≥$0.0123" when some cost is unknown, or "unknown"."""
+    return shown_total(*total([row.cost_usd for row in rows]))
 
 
 def item_key(text: str) -> str:
@@ -78,15 +96,25 @@ def list_issues(session: Session) -> list[IssueRow]:
             error = str(broken)
             info = IssueInfo(name=name, title=f"BROKEN: {broken}", date="")
         count = len(list(workspace.issue_dir(name).glob("*.md"))) - 1
-        rows.append(IssueRow(name, info.title, info.date, count, name == session.settings.current_issue, error))
+        known, unknown = issue_cost(session, name)
+        rows.append(IssueRow(name, info.title, info.date, count, name == session.settings.current_issue, error,
+                             known, unknown))
     return rows
+
+
+def issue_cost(session: Session, issue: str) -> tuple[float, int]:
+    """(dollars the issue's summaries cost as far as known, how many items' cost is not known: no price
+    for their model, an item older than the record, or a broken file)."""
+    items, broken = session.workspace.scan_items(issue)
+    known, unknown = total([item.cost for item in items])
+    return known, unknown + len(broken)
 
 
 def list_items(session: Session, issue: str) -> list[ItemRow]:
     """The items of ``issue`` by name; a broken file is listed and flagged (build, export and check stop at it)."""
     items, broken = session.workspace.scan_items(issue)
-    rows = [ItemRow(item.key, item.arxiv_id, item.short_name, item.title, item.section, item.backend)
-            for item in items]
+    rows = [ItemRow(item.key, item.arxiv_id, item.short_name, item.title, item.section, item.backend,
+                    cost_usd=item.cost) for item in items]
     for path, error in broken:
         reason = str(error).removeprefix(f"{path}: ")
         rows.append(ItemRow(path.stem, "", "", f"BROKEN: {reason}", "", "", str(error)))

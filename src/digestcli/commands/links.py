@@ -13,7 +13,7 @@ from ..links import item_key as link_key
 from ..models import ArxivId, Paper
 from ..pdftext import paper_text, pdf_document_info
 from .outcomes import Outcome, Status
-from .paper import PaperSteps
+from .paper import NotStarted, PaperSteps
 
 
 def add_address(steps: PaperSteps, url: str, *, force: bool, dry_run: bool) -> Outcome:
@@ -56,6 +56,8 @@ def add_document(steps: PaperSteps, url: str, *, force: bool) -> Outcome:
     steps.keep_figure(paper, extracted)
     try:
         summary, context_tokens = steps.gate.summarize(paper, text)
+    except NotStarted as skipped:
+        return steps.not_started(url, url, skipped)
     except DigestError as error:
         steps.reporter.fail(f"{url}: {error}")
         return Outcome(url, Status.FAILED, str(error))

@@ -23,6 +23,7 @@ class Status(str, Enum):
     INTERRUPTED = "interrupted"  # Ctrl-C came first; rerunning finishes it
     PLANNED = "planned"  # --dry-run: what would be sent
     QUEUED = "queued"  # --batch: its request waits in an OpenAI Batch API batch
+    NOT_STARTED = "not started (cost cap)"  # skipped: its summary would have taken the run past --max-cost
 
     def __str__(self) -> str:
         return self.value
@@ -40,7 +41,7 @@ class ItemOptions:
 
 @dataclass(frozen=True)
 class Plan:
-    """--dry-run: what one paper would send."""
+    """--dry-run: what one paper would send, and what it would cost at most (None: price unknown)."""
 
     id: str
     title: str
@@ -48,6 +49,9 @@ class Plan:
     cached: bool
     full_text_tokens: int
     text_source: str
+    output_tokens: int = 0  # the most it may write: max_output_tokens (0 when cached)
+    cost: float | None = 0.0
+    over_cap: bool = False  # --max-cost would not start it
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Outcome:
     plan: Plan | None = None
     queued: Any = None  # --batch: the Batch API entry of this paper
     position: int = 0  # place in the command's queue (outcomes arrive in completion order)
+    cost: float | None = 0.0  # dollars its item records (None: price unknown); this run paid it unless cached
 
 
 @dataclass
@@ -85,16 +90,23 @@ class AddReport:
         spent = [o.summary.usage for o in self.outcomes if o.summary and not o.summary.cached]
         return sum(u.input_tokens for u in spent), sum(u.output_tokens for u in spent)
 
+    @property
+    def paid(self) -> list[float | None]:
+        """The cost of each summary this run paid for (None where the price is unknown)."""
+        return [o.cost for o in self.outcomes if o.summary and not o.summary.cached]
+
     def summary(self) -> str:
         """One line: how many inputs came to what, and the tokens spent."""
         count = self.count
-        where = f"{count(Status.SKIPPED)} skipped, {count(Status.FAILED)} failed in {self.issue}"
+        capped = f", {count(Status.NOT_STARTED)} {Status.NOT_STARTED}" if count(Status.NOT_STARTED) else ""
+        where = f"{count(Status.SKIPPED)} skipped, {count(Status.FAILED)} failed{capped} in {self.issue}"
         if count(Status.QUEUED):
             return f"{count(Status.QUEUED)} queued in the batch, {count(Status.ADDED)} added from the cache, {where}"
         if count(Status.PLANNED):
             return f"{count(Status.PLANNED)} planned, {where}"
         counts = [f"{count(status)} {status}" for status in (Status.ADDED, Status.REFRESHED, Status.SKIPPED,
-                                                             Status.FAILED) if count(status) or status != Status.REFRESHED]
+                                                             Status.FAILED, Status.NOT_STARTED)
+                  if count(status) or status not in (Status.REFRESHED, Status.NOT_STARTED)]
         tokens_in, tokens_out = self.tokens
         spent = f"; {tokens_in} input / {tokens_out} output tokens spent" if tokens_in or tokens_out else ""
         return f"{', '.join(counts)} in {self.issue}{spent}"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .. import grounding, items
+from .. import grounding, items, pricing
 from ..errors import DigestError, Interrupted, LLMSetupError, PdfError, WorkspaceError
 from ..models import Paper, PaperText, Summary
 from ..pdftext import EXTRACTOR_VERSION, paper_text
@@ -39,14 +39,20 @@ def _named(name: str, error: Exception) -> str:
     return str(error) if str(error).startswith(name) else f"{name}: {error}"
 
 
+class NotStarted(Exception):
+    """A paper whose paid summary would take the run past its cost cap: skipped, nothing spent on it."""
+
+
 class SummaryGate:
     """Who may summarize now: at most ``jobs`` paid requests at once, one process per cached answer
     (another digest summarizing the same paper waits, then pays nothing), none once Ctrl-C came
-    (``stopped``), and none after the server refused the key or model."""
+    (``stopped``), none after the server refused the key or model, and none whose estimate would take
+    the run past its cost cap (``cap``: what is spent, plus what requests in flight may spend)."""
 
     def __init__(self, session: Session, stopped: threading.Event) -> None:
         self.session = session
         self.stopped = stopped
+        self.cap = pricing.CostCap(session.settings.max_cost)
         self._slots = threading.Semaphore(session.settings.jobs)
         self._setup_error: LLMSetupError | None = None  # a bad key or model: stop asking the server
         self._busy_lock = threading.Lock()
@@ -70,17 +76,29 @@ class SummaryGate:
                     raise self._setup_error
                 if self.stopped.is_set():
                     raise Interrupted(f"{name}: not summarized (interrupted)")
+                estimate = self.session.estimate(request.tokens)
+                if not self.cap.reserve(estimate):
+                    raise NotStarted(self.over_cap(estimate))
                 reporter.stage(name, "summary", summarizer.describe(request))
                 with self._busy_lock:
                     self.busy += 1
+                summary: Summary | None = None
                 try:
-                    return summarizer.summarize(paper, text, request.context), request.tokens
+                    summary = summarizer.summarize(paper, text, request.context)
+                    return summary, request.tokens
                 except LLMSetupError as error:
                     self._setup_error = error
                     raise
                 finally:
                     with self._busy_lock:
                         self.busy -= 1
+                    self.cap.settle(estimate, None if summary is None else 0.0 if summary.cached
+                                    else pricing.cost(summary.usage, self.session.price))
+
+    def over_cap(self, estimate: float | None) -> str:
+        limit, committed = pricing.dollars(self.cap.limit), pricing.dollars(self.cap.committed)
+        return (f"not started: its summary, about {pricing.dollars(estimate)}, would take this run past "
+                f"the cost cap of {limit} ({committed} spent or being spent); raise --max-cost to add it")
 
     @contextmanager
     def lock(self, name: str, key: str) -> Iterator[None]:
@@ -123,6 +141,7 @@ class PaperSteps:
         self.session = session
         self.issue = issue
         self.options = options
+        self.batch = False  # --batch: summaries go through the Batch API, at its price
         self.gate = SummaryGate(session, stopped or threading.Event())
         self._figures: dict[str, Any] = {}  # paper -> what extraction rendered of its key figure
 
@@ -138,6 +157,8 @@ class PaperSteps:
             summary, context_tokens = self.gate.summarize(paper, text)
         except Interrupted as error:
             return Outcome(given, Status.INTERRUPTED, str(error))
+        except NotStarted as skipped:
+            return self.not_started(name, given, skipped)
         except DigestError as error:
             self.reporter.fail(_named(name, error))
             return Outcome(given, Status.FAILED, str(error))
@@ -170,14 +191,17 @@ class PaperSteps:
         self.session.texts.put(paper.id.versioned, paper.abstract, paper.comment, text.page_texts)
 
     def save(self, paper: Paper, text: PaperText, summary: Summary, context_tokens: int, given: str, *,
-             backup: bool = False, queued: str = "", extra: dict[str, Any] | None = None) -> Outcome:
-        """Write the item (under the issue lock); the summary is already cached."""
+             backup: bool = False, queued: str = "", extra: dict[str, Any] | None = None,
+             batch_api: bool = False) -> Outcome:
+        """Write the item (under the issue lock); the summary is already cached. The item records what
+        its summary cost when it was paid for (a cached one costs this run nothing)."""
         name, workspace, options = paper.id.base, self.session.workspace, self.options
         self.reporter.stage(name, "saving")
         tokenizer = self.session.counter.name if context_tokens else ""  # tokens were counted: by what
         verdict = self._ground(paper, text, summary)
+        cost = pricing.cost(summary.usage, self.session.price, batch=batch_api)
         made = items.Provenance(context_tokens, tokenizer, EXTRACTOR_VERSION, queued=queued,
-                                grounding=verdict.to_meta(), extra=extra)
+                                grounding=verdict.to_meta(), extra=extra, cost=cost)
         code_url = choose_code_url(summary.fields.code_url, text.code_links)
         try:
             with workspace.lock(self.issue):
@@ -198,12 +222,17 @@ class PaperSteps:
             self.reporter.warn(f"{name}: {len(verdict.unverified)} claim(s) not found in the paper ({listed}); "
                                f"check them, then fix the text or list them under accepted_claims")
         if not summary.cached:
-            self.reporter.spent(name, summary.usage.input_tokens, summary.usage.output_tokens)
+            self.reporter.spent(name, summary.usage.input_tokens, summary.usage.output_tokens, cost)
         how = "cached summary, 0 tokens" if summary.cached else (
             f"{summary.usage.input_tokens} in / {summary.usage.output_tokens} out tokens"
             if context_tokens else "offline extractive summary")
         self.reporter.stage(name, "saved", f"{path.relative_to(workspace.root)} ({how})")
-        return Outcome(given, Status.ADDED, str(path), paper.id.filename, summary)
+        return Outcome(given, Status.ADDED, str(path), paper.id.filename, summary, cost=cost)
+
+    def not_started(self, name: str, given: str, skipped: NotStarted) -> Outcome:
+        """A paper the cost cap kept from being summarized: reported as skipped, with the reason."""
+        self.reporter.stage(name, "skipped", str(skipped))
+        return Outcome(given, Status.NOT_STARTED, f"{name}: {skipped}")
 
     def keep_figure(self, paper: Paper, extracted: Any) -> None:
         """What extraction rendered of the paper's key figure, until its item is saved."""
@@ -259,14 +288,16 @@ class PaperSteps:
             raise WorkspaceError(f"{error}; not overwriting it") from None  # never lose notes we could not read
 
     def plan(self, paper: Paper, given: str) -> Outcome:
-        """--dry-run: the tokens this paper would send; no LLM call, no file written."""
+        """--dry-run: the tokens this paper would send and their price at most (its input counted, its
+        output at most max_output_tokens); no LLM call, no file written."""
         session = self.session
         text = self.text(paper)
         request = prepare_request(session.prompts, session.counter, session.settings.input_budget, paper, text)
-        plan = Plan(id=paper.id.versioned, title=paper.title, tokens=request.tokens,
-                    cached=session.summarizer.cached(request) is not None,
+        cached = session.summarizer.cached(request) is not None
+        plan = Plan(id=paper.id.versioned, title=paper.title, tokens=request.tokens, cached=cached,
                     full_text_tokens=sum(session.counter.count(section.text) for section in text.sections),
-                    text_source=text.source)
+                    text_source=text.source, output_tokens=0 if cached else session.settings.max_output_tokens,
+                    cost=0.0 if cached else session.estimate(request.tokens, batch=self.batch))
         return Outcome(given, Status.PLANNED, "", paper.id.filename, plan=plan)
 
     def queue_for_batch_api(self, paper: Paper, given: str, *, backup: bool, queued: str) -> Outcome:
@@ -278,6 +309,9 @@ class PaperSteps:
         cached = self.session.llm.cached(request)
         if cached is not None:
             return self.save(paper, text, cached, request.tokens, given, backup=backup, queued=queued)
+        estimate = self.session.estimate(request.tokens, batch=True)
+        if not self.gate.cap.reserve(estimate):  # paid when the batch runs: reserved for good
+            return self.not_started(paper.id.base, given, NotStarted(self.gate.over_cap(estimate)))
         entry = BatchEntry(custom_id=paper.id.versioned, given=given, queued=queued, paper=paper_to_dict(paper),
                            messages=request.messages, text=text_to_dict(text), context_tokens=request.tokens)
         self.reporter.stage(paper.id.base, "summary", f"{request.tokens} tokens queued for the batch")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..llm import LLMSummarizer
     from ..openai_batch import BatchStore
     from ..pdftext import Extractor
+    from ..pricing import Price
     from ..prompts import Prompts
     from ..summarize import Summarizer
     from ..textcache import TextCache
@@ -173,6 +174,20 @@ class Session:
             raise WorkspaceError("this needs OPENAI_API_KEY (and no --offline or DIGEST_OFFLINE)")
         llm: LLMSummarizer = self.summarizer  # type: ignore[assignment]  # use_llm: the openai backend
         return llm
+
+    @property
+    def price(self) -> Price | None:
+        """What the summaries cost per million tokens (None: unknown, never taken as free)."""
+        from ..pricing import price_for
+
+        return price_for(self.settings)  # a look-up: asked for after close() too, by the closing lines
+
+    def estimate(self, input_tokens: int, *, batch: bool = False) -> float | None:
+        """Dollars of one summary request sending ``input_tokens``, at most: its output is taken as the
+        whole max_output_tokens (a reasoning model's thinking is output too)."""
+        from ..pricing import estimate
+
+        return estimate(input_tokens, self.settings.max_output_tokens, self.price, batch=batch)
 
     @property
     def extractor(self) -> Extractor:
