@@ -123,6 +123,7 @@ class Context:
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
+    reasoning_tokens: int = 0  # the part of output_tokens a reasoning model spent thinking
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Summary:
     usage: Usage = Usage()
     cached: bool = False  # True when no tokens were spent this run
     warnings: tuple[str, ...] = ()
+    filled: tuple[str, ...] = ()  # fields the model failed twice, taken from the offline extractive summary
 
 
 @dataclass
