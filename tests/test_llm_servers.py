@@ -22,6 +22,7 @@ from test_summarize import counter, extracted, last_user_message, mezo, parsed, 
 from digestcli.budget import select_context
 from digestcli.errors import LLMError
 from digestcli.llm import SERVER_NOTES, LLMSummarizer
+from digestcli.llmserver import FORMAT, Accepted, Refusal, ServerNotes
 from digestcli.prompts import load_prompts
 from papers import LLAVA, MEZO
 
@@ -115,6 +116,15 @@ def test_any_other_400_is_one_clear_error_naming_the_paper(fake_openai, tmp_path
     assert len(fake_openai.chat_requests()) == 1  # no format tried in vain
     assert str(raised.value).startswith("2305.17333v3: ")
     assert "refused the request (HTTP 400)" in str(raised.value) and message.split("'")[0] in str(raised.value)
+
+
+def test_two_requests_refused_at_once_step_the_format_down_once(tmp_path):
+    """With --jobs above 1, the requests in flight are all refused for the same format."""
+    accepted = Accepted("auto", ServerNotes(tmp_path / SERVER_NOTES, None, "gpt-4o-mini"))
+    refusal, asked_at = Refusal(FORMAT, "json_schema is not supported"), accepted.version
+
+    assert accepted.adapt(refusal, asked_at) and accepted.adapt(refusal, asked_at)
+    assert accepted.step == "json_object"
 
 
 def test_a_schema_keyword_refused_drops_the_limits_not_the_schema(fake_openai, tmp_path):

@@ -280,6 +280,7 @@ class LLMSummarizer:
 
         adapted: set[str] = set()
         while True:
+            version = self.accepted.version
             params = self.request_params(messages, max_tokens)
             self.calls += 1
             try:
@@ -288,7 +289,7 @@ class LLMSummarizer:
                 refusal = read_refusal(error, self.accepted.token_parameter)
                 if refusal.kind == OVERFLOW:
                     raise ContextOverflow(refusal) from None
-                if refusal.kind in adapted or not self.accepted.adapt(refusal):
+                if refusal.kind in adapted or not self.accepted.adapt(refusal, version):
                     raise LLMError(f"{paper.id}: LLM server {self.server} refused the request "
                                    f"(HTTP {error.status_code}): {refusal.reason}") from None
                 if refusal.kind not in (FORMAT, SCHEMA_LIMITS):  # a format steps down to the last; a parameter

@@ -184,13 +184,24 @@ class Accepted:
         self.token_parameter = learned.get("token_parameter") if learned.get("token_parameter") in TOKEN_PARAMETERS \
             else TOKEN_PARAMETERS[reasoning]
         self.temperature = learned.get("temperature", not reasoning) is not False
+        self.version = 0  # one more at each change: a refusal of what another thread already changed is old news
+        self._lock = threading.Lock()
 
     @property
     def step(self) -> str:
         return self.steps[0]
 
-    def adapt(self, refusal: Refusal) -> bool:
-        """Drop or change what the server refused; False when nothing is left to change."""
+    def adapt(self, refusal: Refusal, version: int) -> bool:
+        """Drop or change what the server refused in a request made at ``version``; False when nothing is
+        left to change."""
+        with self._lock:
+            if version != self.version:
+                return True  # another request's refusal changed it already: ask again as it stands
+            changed = self._change(refusal)
+            self.version += changed
+            return changed
+
+    def _change(self, refusal: Refusal) -> bool:
         if refusal.kind == TOKEN_PARAMETER:
             self.token_parameter = TOKEN_PARAMETERS[self.token_parameter == "max_tokens"]
             self.notes.put(token_parameter=self.token_parameter)  # later runs start right
