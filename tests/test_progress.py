@@ -96,3 +96,13 @@ def test_rich_reporter_counts_the_time_a_summary_has_been_running() -> None:
     reporter.close()
     last_row = re.findall(r"2305\.17333 +(\w+[^\n]*)", out.getvalue())[-1]
     assert last_row.startswith("saved") and "min" not in last_row
+
+
+def test_a_paper_queued_for_the_batch_api_is_not_still_summarizing(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = FakeClock()
+    reporter = LineReporter(heartbeat=30, clock=clock)
+    reporter.stage("2305.17333", "queued", "4000 tokens for the batch")
+    clock.now += 600
+    reporter.beat()
+    reporter.close()
+    assert capsys.readouterr().err.splitlines() == ["2305.17333: queued (4000 tokens for the batch)"]

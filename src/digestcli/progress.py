@@ -28,7 +28,7 @@ PRICES: dict[str, tuple[float, float]] = {
     "gpt-4.1-nano": (0.10, 0.40),
 }
 
-STAGES = ("metadata", "pdf", "text", "summary", "saving", "saved")
+STAGES = ("metadata", "pdf", "text", "summary", "queued", "saving", "saved")
 HEARTBEAT = 30.0  # seconds between the line reporter's "still summarizing" lines for a slow paper
 
 
@@ -224,7 +224,7 @@ class RichReporter:
         for paper, (stage, detail) in rows:
             shown_stage = f"{stage} {elapsed(running[paper])}" if paper in running else stage
             table.add_row(_rich(paper), f"[{colours.get(stage, 'cyan')}]{shown_stage}[/]", _rich(detail))
-        done = sum(1 for _, (stage, _) in rows if stage in ("saved", "failed"))
+        done = sum(1 for _, (stage, _) in rows if stage in ("saved", "failed", "queued"))
         cost = estimate_cost(self.model, tokens[0], tokens[1], self.price)
         money = f", ~${cost:.4f}" if cost is not None else ""
         table.add_row("", "", f"[dim]{done}/{len(rows)} done; {tokens[0]} in / {tokens[1]} out "
