@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from rich.console import Console
@@ -55,3 +56,59 @@ def test_line_reporter_prints_one_line_per_event(capsys: pytest.CaptureFixture[s
 
 def test_plain_lines_when_stderr_is_not_a_terminal() -> None:
     assert isinstance(make_reporter("gpt-4o-mini"), LineReporter)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_line_reporter_says_a_slow_summary_is_still_running(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = FakeClock()
+    reporter = LineReporter(heartbeat=30, clock=clock)
+    reporter.stage("2305.17333", "summary", "4000 tokens → qwen")
+    reporter.stage("2304.08485", "summary", "3000 tokens → qwen")
+    clock.now += 20
+    reporter.beat()  # nothing yet: under 30 s
+    reporter.stage("2304.08485", "saved", "issues/issue-1/2304.08485.md")
+    clock.now += 15
+    reporter.beat()
+    clock.now += 90
+    reporter.beat()
+    reporter.fail("2305.17333v3: LLM server timed out after retries")
+    clock.now += 30
+    reporter.beat()  # a failed paper is not running any more
+    reporter.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "still" in line] == [
+        "2305.17333: still summarizing, 35 s so far",
+        "2305.17333: still summarizing, 2 min 05 s so far",
+    ]
+
+
+def test_rich_reporter_counts_the_time_a_summary_has_been_running() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    clock = FakeClock()
+    reporter = RichReporter("qwen", console=console, clock=clock)
+    reporter.stage("2305.17333", "summary", "4000 tokens → qwen")
+    clock.now += 75
+    reporter.stage("2304.08485", "pdf")  # any redraw shows the time so far
+    assert "summary 1 min 15 s" in out.getvalue()
+    reporter.stage("2305.17333", "saved", "issues/issue-1/2305.17333.md")
+    reporter.close()
+    last_row = re.findall(r"2305\.17333 +(\w+[^\n]*)", out.getvalue())[-1]
+    assert last_row.startswith("saved") and "min" not in last_row
+
+
+def test_a_paper_queued_for_the_batch_api_is_not_still_summarizing(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = FakeClock()
+    reporter = LineReporter(heartbeat=30, clock=clock)
+    reporter.stage("2305.17333", "queued", "4000 tokens for the batch")
+    clock.now += 600
+    reporter.beat()
+    reporter.close()
+    assert capsys.readouterr().err.splitlines() == ["2305.17333: queued (4000 tokens for the batch)"]

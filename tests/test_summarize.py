@@ -25,6 +25,7 @@ from digestcli.errors import LLMError
 from digestcli.models import ArxivId, Context, Paper, PaperText
 from digestcli.pdftext import paper_text
 from digestcli.llm import LLMSummarizer
+from digestcli.offline import OfflineSummarizer
 from digestcli.prompts import Prompts, load_prompts
 from digestcli.summarize import FIELD_NAMES
 
@@ -167,10 +168,25 @@ def test_answer_without_json_asks_for_every_field_again(fake_openai, tmp_path):
     assert summary.fields.model_dump() == GOOD_SUMMARY
 
 
-def test_invalid_output_twice_is_an_error_naming_the_fields(fake_openai, tmp_path):
+def test_a_field_invalid_twice_is_filled_from_the_paper_not_the_whole_summary_lost(fake_openai, tmp_path):
     fake_openai.script += [reply_json(summary_with(tldr="   ")), reply_json({"tldr": ""})]
 
-    with pytest.raises(LLMError, match=r"invalid output twice \(fields: tldr\)") as raised:
+    summary = summarizer(fake_openai, tmp_path).summarize(*mezo())
+
+    assert len(fake_openai.chat_requests()) == 2
+    assert summary.filled == ("tldr",)
+    assert summary.fields.tldr and summary.fields.tldr in OfflineSummarizer().summarize(*mezo()).fields.tldr
+    assert summary.fields.results == GOOD_SUMMARY["results"]  # the model's valid fields stay
+    assert any("tldr failed twice" in warning for warning in summary.warnings)
+    assert summarizer(fake_openai, tmp_path).summarize(*mezo()).filled == ("tldr",)  # cached as it was made
+
+
+def test_an_answer_with_no_valid_field_twice_is_an_error_naming_the_fields(fake_openai, tmp_path):
+    fake_openai.script += [reply_json(summary_with(short_name="", tldr="", whats_new="", how_it_works="",
+                                                   key_insights=[], results="")), chat_completion("Sorry.")]
+
+    with pytest.raises(LLMError, match=r"invalid output twice \(fields: how_it_works, key_insights, results, "
+                                       r"short_name, tldr, whats_new\)") as raised:
         summarizer(fake_openai, tmp_path).summarize(*mezo())
 
     assert str(raised.value).startswith("2305.17333v3")
@@ -261,13 +277,17 @@ def test_fixed_response_format_does_not_fall_back(fake_openai, tmp_path):
     assert len(fake_openai.chat_requests()) == 1
 
 
-def test_context_overflow_is_an_error_suggesting_a_lower_budget(fake_openai, tmp_path):
-    fake_openai.script.append(api_error(400, "This model's maximum context length is 4096 tokens."))
+def test_context_overflow_that_persists_is_an_error_suggesting_a_lower_budget(fake_openai, tmp_path):
+    fake_openai.responder = lambda request: api_error(400, "This model's maximum context length is 4096 tokens.")
 
-    with pytest.raises(LLMError, match="does not fit model 'gpt-4o-mini' context window; lower --budget"):
+    with pytest.raises(LLMError, match=r"does not fit model 'gpt-4o-mini' context window \(.*\); lower --budget"):
         summarizer(fake_openai, tmp_path).summarize(*mezo())
 
-    assert len(fake_openai.chat_requests()) == 1  # no format fallback for a paper that is too long
+    requests = fake_openai.chat_requests()
+    sizes = [len(last_user_message(request)) for request in requests]
+    assert len(requests) == 3 and sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3  # each smaller
+    # no format fallback for a paper that is too long
+    assert all(request["response_format"]["type"] == "json_schema" for request in requests)
 
 
 # -- server errors ---------------------------------------------------------------------

@@ -53,7 +53,7 @@ def add(
     budget: Annotated[Optional[int], typer.Option("--budget", metavar="TOKENS", help="Input token budget per paper (default 8000).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate items already in the issue; the old file is kept as a .bak backup.")] = False,
     refresh: Annotated[bool, typer.Option("--refresh", help="Re-fetch arXiv metadata of items already in the issue; summary text is untouched.")] = False,
-    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, max=64, metavar="N", help="Summaries requested at once (default 4).")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, max=64, metavar="N", help="Summaries requested at once (default 4; 1 for a server on this machine).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the input tokens each paper would send and what it would cost at most (output taken as max_output_tokens), and the totals; call no LLM, write nothing.")] = False,
     max_cost: Annotated[Optional[float], typer.Option("--max-cost", min=0, metavar="DOLLARS", help="Start no summary whose estimated cost would take the run past DOLLARS; those papers are skipped (default: [llm] max_cost, else no cap).")] = None,
     section: Annotated[Optional[str], typer.Option("--section", metavar="NAME", help="Newsletter section of the items (default: Research).")] = None,

@@ -70,6 +70,7 @@ class Settings:
     figures: bool = True  # find each paper's figures and keep its key figure with the item
     extract_memory_mb: int = 2048  # address space of the process reading it
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
+    extra_body: dict[str, Any] = field(default_factory=dict)  # [llm] extra_body: more fields of each LLM request
     # arxiv
     arxiv_api_url: str = DEFAULT_API_URL
     arxiv_pdf_url: str = DEFAULT_PDF_URL
@@ -116,11 +117,27 @@ def load_settings(workspace: Path | None, environ: dict[str, str] | None = None)
     if workspace is not None:
         values.update(_read_toml(workspace / CONFIG_NAME))
     values.update(_read_environ(environ))
+    if is_local_server(values.get("base_url")):
+        values = {**LOCAL_SERVER_DEFAULTS, **values}
     if "cache_dir" not in values:
         values["cache_dir"] = _default_cache_dir()
     settings = Settings(**values)
     redaction.remember(settings.api_key)  # from here on, no message or file can carry it
     return _polite(settings)
+
+
+# A model server on this machine answers one request at a time, and a small CPU reads a paper in minutes:
+# its defaults, each only where digest.toml, the environment (or --jobs) does not set it.
+LOCAL_SERVER_DEFAULTS: dict[str, Any] = {"llm_timeout": 900.0, "llm_deadline": 900.0, "jobs": 1}
+
+
+def is_local_server(base_url: str | None) -> bool:
+    """Whether the LLM server is on this machine (llama.cpp, Ollama, vLLM or LM Studio run locally)."""
+    try:
+        host = (urlparse(base_url or "").hostname or "").lower()
+    except ValueError:  # not a URL at all: the SDK says so when it is used
+        return False
+    return host in ("localhost", "::1", "0.0.0.0") or host.endswith(".localhost") or host.startswith("127.")
 
 
 def _default_cache_dir() -> Path:
@@ -158,6 +175,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("llm", "price_output"): ("price_output", (int, float)),
     ("llm", "max_cost"): ("max_cost", (int, float)),
     ("llm", "tokenizer"): ("tokenizer", str),
+    ("llm", "extra_body"): ("extra_body", dict),
     ("arxiv", "api_url"): ("arxiv_api_url", str),
     ("arxiv", "pdf_url"): ("arxiv_pdf_url", str),
     ("arxiv", "api_interval"): ("arxiv_api_interval", (int, float)),
@@ -251,7 +269,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 raise ConfigError(f"{path}: unknown setting '{table}.{key}'")
             name, expected = spec
             if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
-                kind = expected.__name__ if isinstance(expected, type) else "number"
+                kind = {dict: "table", list: "list"}.get(expected, getattr(expected, "__name__", "number"))
                 raise ConfigError(f"{path}: '{table}.{key}' must be a {kind}, got {_shown(value)}")
             if expected is list:
                 if not all(isinstance(v, str) for v in value):
@@ -259,12 +277,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 value = tuple(value)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 value = _in_range(name, value, f"{path}: '{table}.{key}'")
+            if name == "extra_body":
+                value = _extra_body(value, f"{path}: '{table}.{key}'")
             if name == "max_pdf_bytes":
                 value = int(value * 1024 * 1024)
             if name == "cache_dir":
                 value = (path.parent / Path(value).expanduser()).resolve()
             values[name] = value
     return values
+
+
+# What digest itself sets in every LLM request: [llm] extra_body adds fields, it never replaces these.
+_REQUEST_FIELDS = ("model", "messages", "max_tokens", "max_completion_tokens", "temperature", "seed",
+                   "response_format", "stream", "n")
+
+
+def _extra_body(value: dict[str, Any], where: str) -> dict[str, Any]:
+    """[llm] extra_body as sent in the JSON of each request: no field digest sets, no TOML date."""
+    taken = sorted(set(value) & set(_REQUEST_FIELDS))
+    if taken:
+        raise ConfigError(f"{where} cannot set {', '.join(taken)}: digest sets it in every request")
+
+    def plain(item: Any) -> bool:
+        if isinstance(item, dict):
+            return all(plain(v) for v in item.values())
+        if isinstance(item, list):
+            return all(plain(v) for v in item)
+        return isinstance(item, (str, int, float, bool)) and not (isinstance(item, float) and not math.isfinite(item))
+
+    try:
+        usable = plain(value)
+    except RecursionError:
+        usable = False
+    if not usable:
+        raise ConfigError(f"{where} must hold only text, numbers, true/false, lists and tables (no dates, inf or nan)")
+    return value
 
 
 def _read_environ(environ: dict[str, str]) -> dict[str, Any]:
@@ -368,7 +415,9 @@ model = "gpt-4o-mini"
 input_budget = 8000       # tokens of paper text + prompt sent per paper
 max_output_tokens = 1500
 response_format = "auto"  # auto | json_schema | json_object | text
-jobs = 4                  # summaries requested at once (digest add --jobs)
+# jobs = 4                # summaries requested at once (digest add --jobs); default 4, 1 for a local server
+# timeout = 120           # seconds per socket read (deadline: the whole request); 900 for a local server
+# extra_body = {{ chat_template_kwargs = {{ enable_thinking = false }} }}   # more fields of each request
 
 [pdf]
 engine = "{DEFAULT_ENGINE}"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)

@@ -285,6 +285,7 @@ ITEM_FIELDS: dict[str, Any] = {
         **dict.fromkeys(("backend", "model", "created", "queued", "body_hash", "batch"), TEXT),
         "cost_usd": NUMBER,
         "evidence": TEXTS,
+        "extractive_fields": TEXTS,
         "grounding": {"unverified": TEXTS},
     },
 }
@@ -370,6 +371,10 @@ def paper_item(paper: Paper, text: PaperText, summary: Summary, code_url: str, n
         meta = {"title": title, "paper_title": paper.title, **{k: v for k, v in meta.items() if k != "title"}}
     if quote:
         meta["quote"] = quote
+    if summary.usage.reasoning_tokens:
+        provenance["reasoning_tokens"] = summary.usage.reasoning_tokens  # part of output_tokens
+    if summary.filled:  # the model failed these twice: the paper's own sentences stand in
+        provenance["extractive_fields"] = list(summary.filled)
     if made.queued:
         provenance["queued"] = made.queued  # keeps the command's order when build sorts
     provenance.update(made.extra or {})

@@ -1,30 +1,33 @@
 """The OpenAI-compatible LLM backend: any server the openai SDK reaches (OpenAI, vLLM, Ollama,
 llama.cpp, LM Studio).
 
-Asks for structured output (falling back to JSON mode, then plain text), repairs an invalid answer
-once, and caches every completed response by a hash of all that changes it, so a rerun spends zero
-tokens. It never prints, never trusts the shape of a server's answer (read_completion checks it)
-and never lets the API key through (every text from the server is redacted on entry).
+Asks for structured output under the schema of SummaryFields (falling back to JSON mode, then plain
+text, only when the server refuses the format), repairs an invalid answer once and then field by
+field, fits a paper the server's context window refused into a smaller one, and caches every
+completed response by a hash of all that changes it, so a rerun spends zero tokens. It never prints,
+never trusts the shape of a server's answer (llmreply reads it) and never lets the API key through.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .budget import TokenCounter
-from .errors import LLMError, LLMSetupError
+from .errors import LLMError
 from .files import JsonCache, stable_hash
+from .llmreply import Reply, decode_completion, malformed, read_completion  # noqa: F401  (read here by others)
+from .llmserver import FORMAT, OVERFLOW, SCHEMA_LIMITS, Accepted, Refusal, ServerNotes, api_error, is_reasoning_model, \
+    read_refusal, server_name
 from .models import Context, Paper, PaperText, Summary, Usage
 from .pdftext import EXTRACTOR_VERSION
 from .prompts import Prompts, build_messages
-from .redaction import redact, redact_value, remember
+from .redaction import redact_value, remember
 from .schema import SummaryFields
 from .summarize import FIELD_NAMES, OPTIONAL_FIELDS, Request, extract_json_object, prepare_request, \
-    summary_json_schema, validate_fields
+    salvage_fields, summary_json_schema, validate_fields
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -32,6 +35,10 @@ if TYPE_CHECKING:
 SUMMARY_SCHEMA_VERSION = "2"  # 2: evidence quotes
 TRUNCATION_RATIO = 0.5  # server counted under half of what we sent: it cut the input
 MAX_LLM_ANSWER_BYTES = 64 * 1024 * 1024  # a chat answer is kilobytes; a Batch API result file, megabytes
+MAX_SHRINKS = 2  # smaller contexts tried after the server said a paper does not fit its window
+SERVER_NOTES = "servers.json"  # in the cache folder: what each server was found to need
+_SDK_PARAMETERS = ("model", "messages", "temperature", "seed", "max_tokens", "max_completion_tokens",
+                   "response_format")  # the rest of a request goes to the SDK as extra_body
 
 
 def make(settings: Settings, counter: TokenCounter | None, prompts: Prompts) -> LLMSummarizer:
@@ -50,86 +57,18 @@ def make(settings: Settings, counter: TokenCounter | None, prompts: Prompts) -> 
         timeout=settings.llm_timeout,
         retries=settings.llm_retries,
         input_budget=settings.input_budget,
+        extra_body=settings.extra_body,
         http_client=net.make_client(timeout=settings.llm_timeout, deadline=settings.llm_deadline,
                                     max_body_bytes=MAX_LLM_ANSWER_BYTES, connections=64),
     )
 
 
-@dataclass
-class _Reply:
-    content: str
-    finish_reason: str
-    usage: Usage
+class ContextOverflow(LLMError):
+    """The server refused a prompt longer than its context window."""
 
-
-MAX_TOKEN_COUNT = 10**12  # a usage count above this is not a count
-
-
-def malformed(server: str, reason: str) -> LLMError:
-    return LLMError(f"the LLM server at {server} sent a malformed answer ({reason})")
-
-
-def decode_completion(body: bytes, server: str) -> Any:
-    """The JSON value of a chat completion's body, or the server's fault (empty, cut short, not JSON, nested
-    too deeply for any answer)."""
-    if not body.strip():
-        raise malformed(server, "an empty body")
-    try:
-        return json.loads(body)
-    except RecursionError:
-        raise malformed(server, "JSON nested too deeply") from None
-    except ValueError:  # JSONDecodeError, UnicodeDecodeError
-        raise malformed(server, "not JSON, or cut short") from None
-
-
-def read_completion(data: Any, server: str) -> _Reply:
-    """A chat completion (a direct answer's JSON or a batch's) as digest's data: strict on the answer,
-    tolerant of usage (a count that is missing, null, text or negative is 0). Any other shape is the
-    server's fault, one LLMError naming it. Every text the answer carries is redacted."""
-    if not isinstance(data, dict):
-        raise malformed(server, f"the body is {_kind(data)}, not an object")
-    choices = data.get("choices")
-    if not isinstance(choices, list):
-        raise malformed(server, "no choices" if choices is None else f"choices is {_kind(choices)}, not a list")
-    if not choices:
-        raise malformed(server, "no choices")
-    choice = choices[0]
-    if not isinstance(choice, dict):
-        raise malformed(server, f"the first choice is {_kind(choice)}, not an object")
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        raise malformed(server, f"the first choice's message is {_kind(message)}, not an object")
-    content, refusal, finish = message.get("content"), message.get("refusal"), choice.get("finish_reason")
-    for name, value in (("message content", content), ("refusal", refusal), ("finish_reason", finish)):
-        if value is not None and not isinstance(value, str):
-            raise malformed(server, f"the {name} is {_kind(value)}, not text")
-    if refusal:
-        raise LLMError(f"model refused to summarize: {_squash(redact(refusal))[:160]}")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    details = usage.get("prompt_tokens_details") if isinstance(usage.get("prompt_tokens_details"), dict) else {}
-    return _Reply(content=redact(content or ""), finish_reason=finish or "",
-                  usage=Usage(_token_count(usage.get("prompt_tokens")), _token_count(usage.get("completion_tokens")),
-                              _token_count(details.get("cached_tokens"))))
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    kinds = {bool: "true or false", dict: "an object", list: "a list", str: "text", int: "a number", float: "a number"}
-    return kinds.get(type(value), type(value).__name__)
-
-
-def _token_count(value: Any) -> int:
-    """A usage count, or 0 when the server's is not one (usage only informs; it never fails an answer)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0
-    if value != value or not 0 <= value < MAX_TOKEN_COUNT or value != int(value):
-        return 0
-    return int(value)
-
-
-# Each step drops a feature an older or local server may refuse with HTTP 400.
-_FORMAT_STEPS = ("json_schema", "json_object", "text")
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"the prompt exceeds the server's context window ({refusal.reason})")
+        self.refusal = refusal
 
 
 class LLMSummarizer:
@@ -140,18 +79,20 @@ class LLMSummarizer:
     def __init__(self, *, model: str, api_key: str, base_url: str | None, cache_dir: Path,
                  prompts: Prompts, counter: TokenCounter, max_output_tokens: int = 1500,
                  response_format: str = "auto", timeout: float = 120.0, retries: int = 3,
-                 input_budget: int = 8000, client: Any = None, http_client: Any = None) -> None:
+                 input_budget: int = 8000, extra_body: dict[str, Any] | None = None,
+                 client: Any = None, http_client: Any = None) -> None:
         self.model = model
-        self.input_budget = input_budget
+        self.input_budget = input_budget  # lowered for the rest of the run when a paper did not fit
         self.base_url = base_url
         self.prompts = prompts
         self.counter = counter
         self.max_output_tokens = max_output_tokens
+        self.extra_body = dict(extra_body or {})
         self.cache = JsonCache(cache_dir / "llm")
         self.calls = 0
         remember(api_key)  # whoever built this summarizer, its key is never written or printed
-        steps = _FORMAT_STEPS if response_format == "auto" else (response_format,)
-        self._steps = list(steps)
+        self.accepted = Accepted(response_format, ServerNotes(cache_dir / SERVER_NOTES, base_url, model),
+                                 reasoning=is_reasoning_model(model, base_url))
         self._owns_client = client is None
         if client is None:
             from openai import OpenAI
@@ -167,9 +108,13 @@ class LLMSummarizer:
 
     @property
     def server(self) -> str:
-        return self.base_url or "api.openai.com"
+        """The server as messages name it: never the user name or password a base URL may carry."""
+        return server_name(self.base_url) if self.base_url else "api.openai.com"
 
     def cache_key(self, paper: Paper, messages: list[dict[str, str]]) -> str:
+        params: dict[str, Any] = {"temperature": 0, "seed": 0, "max_tokens": self.max_output_tokens}
+        if self.extra_body:  # e.g. thinking turned off: another answer
+            params["extra_body"] = self.extra_body
         return stable_hash({
             "paper": paper.id.versioned,
             "extractor": EXTRACTOR_VERSION,
@@ -177,7 +122,7 @@ class LLMSummarizer:
             "prompts": self.prompts.hash,
             "model": self.model,
             "base_url": self.base_url or "",
-            "params": {"temperature": 0, "seed": 0, "max_tokens": self.max_output_tokens},
+            "params": params,
             "messages": messages,
         })
 
@@ -200,18 +145,26 @@ class LLMSummarizer:
         return f"{request.tokens} tokens → {self.model}"
 
     def summarize(self, paper: Paper, text: PaperText, context: Context | None = None) -> Summary:
-        if context is None:
-            context = self.request(paper, text).context
+        """The paper's summary; a paper the server's window refused is sent again with less of its text."""
+        context = context if context is not None else self.request(paper, text).context
         assert context is not None
-        messages = build_messages(self.prompts, paper, text, context.text)
-        key = self.cache_key(paper, messages)
-        cached = self._cached(key)
-        if cached is not None:
-            return cached
-        fields, usage = self._complete(messages, paper)
-        return self._keep(paper, messages, key, fields, usage)
+        told: tuple[str, ...] = ()
+        for shrinks in range(MAX_SHRINKS + 1):
+            messages = build_messages(self.prompts, paper, text, context.text)
+            key = self.cache_key(paper, messages)
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
+            try:
+                fields, usage, filled = self._complete(messages, paper, text)
+            except ContextOverflow as overflow:
+                context, told = self._smaller(overflow.refusal, messages, paper, text, last=shrinks == MAX_SHRINKS)
+                continue
+            return self._keep(paper, messages, key, fields, usage, filled, told)
+        raise AssertionError("unreachable")  # the last shrink raises or returns
 
-    def summarize_reply(self, paper: Paper, messages: list[dict[str, str]], response: dict[str, Any]) -> Summary:
+    def summarize_reply(self, paper: Paper, messages: list[dict[str, str]], response: dict[str, Any],
+                        text: PaperText | None = None) -> Summary:
         """A summary from a chat completion that came back some other way (the Batch API).
 
         Validated like a direct answer; an invalid one gets the same single repair
@@ -222,8 +175,26 @@ class LLMSummarizer:
         if cached is not None:
             return cached
         first = read_completion(response, self.server)
-        fields, usage = self._complete(messages, paper, first)
-        return self._keep(paper, messages, key, fields, usage)
+        fields, usage, filled = self._complete(messages, paper, text, first)
+        return self._keep(paper, messages, key, fields, usage, filled)
+
+    def _smaller(self, refusal: Refusal, messages: list[dict[str, str]], paper: Paper, text: PaperText, *,
+                 last: bool) -> tuple[Context, tuple[str, ...]]:
+        """A context that should fit the window the server named, and the warning saying so; the run's
+        next papers start there too. An LLMError when there is no smaller one to try."""
+        sent = self._tokens(messages)
+        smaller = prepare_request(self.prompts, self.counter, refusal.smaller_budget(sent, self.max_output_tokens),
+                                  paper, text)
+        if last or smaller.tokens >= sent or smaller.context is None:
+            raise LLMError(f"{paper.id}: the paper does not fit model '{self.model}' context window "
+                           f"({refusal.reason}); lower --budget")
+        self.input_budget = min(self.input_budget, smaller.tokens)
+        window = f" ({refusal.window} tokens)" if refusal.window else ""
+        return smaller.context, (f"{sent} input tokens did not fit the server's context window{window}; sent "
+                                 f"{smaller.tokens} instead (set --budget {smaller.tokens} to start there)",)
+
+    def _tokens(self, messages: list[dict[str, str]]) -> int:
+        return sum(self.counter.count(m["content"]) + 4 for m in messages)
 
     def _cached(self, key: str) -> Summary | None:
         hit = self.cache.get(key)
@@ -232,114 +203,149 @@ class LLMSummarizer:
         fields, _ = validate_fields(hit.get("fields", {}), clean=False)
         if fields is None:
             return None
-        return Summary(fields, self.backend, self.model, self.prompts.hash, Usage(**hit.get("usage", {})), cached=True)
+        return Summary(fields, self.backend, self.model, self.prompts.hash, _cached_usage(hit.get("usage")),
+                       cached=True, filled=tuple(name for name in hit.get("filled") or () if name in FIELD_NAMES))
 
     def _keep(self, paper: Paper, messages: list[dict[str, str]], key: str, fields: SummaryFields,
-              usage: Usage) -> Summary:
+              usage: Usage, filled: tuple[str, ...] = (), told: tuple[str, ...] = ()) -> Summary:
         """Cache a completed answer (before any item is written: a crash after this pays nothing twice)."""
         # The answer was redacted as it arrived; cleaning the prose must not have rebuilt a key from pieces.
         fields, _ = validate_fields(redact_value(fields.model_dump()), clean=False)
         if fields is None:
             raise LLMError(f"{paper.id}: model returned invalid output (a field held the API key)")
-        sent_tokens = sum(self.counter.count(m["content"]) + 4 for m in messages)
-        warnings = []
+        sent_tokens = self._tokens(messages)
+        warnings = list(told)
         if usage.input_tokens and usage.input_tokens < TRUNCATION_RATIO * sent_tokens:
             warnings.append(
                 f"server counted {usage.input_tokens} input tokens of about {sent_tokens} sent: it probably "
                 f"truncated the paper (small context window?); lower --budget"
             )
+        if filled:
+            warnings.append(f"the model's {', '.join(filled)} failed twice; filled with the paper's own sentences "
+                            "(offline extractive summary)")
         self.cache.put(key, {
             "fields": fields.model_dump(),
             "usage": asdict(usage),  # an item made from this answer later records what it cost
+            "filled": list(filled),
             "model": self.model,
             "paper": paper.id.versioned,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         })
-        return Summary(fields, self.backend, self.model, self.prompts.hash, usage, cached=False, warnings=tuple(warnings))
+        return Summary(fields, self.backend, self.model, self.prompts.hash, usage, cached=False,
+                       warnings=tuple(warnings), filled=filled)
 
-    def _complete(self, messages: list[dict[str, str]], paper: Paper,
-                  first: "_Reply | None" = None) -> tuple[SummaryFields, Usage]:
-        reply = first if first is not None else self._call(messages, self.max_output_tokens)
-        usage = reply.usage
+    def _complete(self, messages: list[dict[str, str]], paper: Paper, text: PaperText | None,
+                  first: Reply | None = None) -> tuple[SummaryFields, Usage, tuple[str, ...]]:
+        """Validated fields of the answer, after one repair request if it needs one, and then field by
+        field (see summarize.salvage_fields). Also the usage and the fields filled without the model."""
+        reply = first if first is not None else self._call(messages, self.max_output_tokens, paper)
         cut_off = reply.finish_reason == "length"
         data = extract_json_object(reply.content) or {}
         fields, problems = validate_fields(data)
         if fields is not None and not cut_off:
-            return fields, usage
-        if fields is None and not problems:
-            problems = {"object": "no JSON object found"}
-        # Missing optional fields are asked for only when the whole answer is being redone anyway.
-        redo = cut_off or not data
-        failed = [name for name in FIELD_NAMES
-                  if name in problems or (name not in data and (redo or name not in OPTIONAL_FIELDS))]
-        if cut_off and not failed:
-            failed = list(FIELD_NAMES)
-        failed = [name for name in failed if name in FIELD_NAMES] or list(FIELD_NAMES)
-        repair = self.prompts.render("repair.md.j2", fields=failed, problems=problems, cut_off=cut_off)
+            return fields, reply.usage, ()
+        failed, repair = _repair_request(self.prompts, data, problems, cut_off)
         follow_up = [*messages, {"role": "assistant", "content": reply.content[:4000]},
                      {"role": "user", "content": repair}]
-        second = self._call(follow_up, self.max_output_tokens * (2 if cut_off else 1))
-        usage = usage + second.usage
+        second = self._call(follow_up, self.max_output_tokens * (2 if cut_off else 1), paper)
+        usage = reply.usage + second.usage
         patch = extract_json_object(second.content) or {}
         merged = {**data, **{k: v for k, v in patch.items() if k in failed}}
         fields, problems = validate_fields(merged)
-        if fields is None or second.finish_reason == "length" and not patch:
-            if cut_off and second.finish_reason == "length":
-                raise LLMError(f"{paper.id}: answer cut off by the length limit twice; raise max_output_tokens")
+        if cut_off and second.finish_reason == "length" and (fields is None or not patch):
+            raise LLMError(f"{paper.id}: answer cut off by the length limit twice; raise max_output_tokens")
+        if fields is not None:
+            return fields, usage, ()
+        fields, filled = salvage_fields(merged, problems, _extractive(paper, text))
+        if fields is None:
             names = ", ".join(sorted(problems)) or "unknown"
             raise LLMError(f"{paper.id}: model returned invalid output twice (fields: {names})")
-        return fields, usage
+        return fields, usage, filled
 
     def request_params(self, messages: list[dict[str, str]], max_tokens: int | None = None) -> dict[str, Any]:
-        """The chat completion request, with the richest response format this server has accepted."""
-        step = self._steps[0]
-        params: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": 0,
-            "max_tokens": max_tokens or self.max_output_tokens,
-        }
-        if step == "json_schema":
-            params["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "paper_summary", "strict": True, "schema": summary_json_schema()},
-            }
-        elif step == "json_object":
-            params["response_format"] = {"type": "json_object"}
-        if step != "text":
+        """The chat completion request as the server receives it, with the richest response format and
+        the parameters this server has accepted; [llm] extra_body adds to it, never replaces."""
+        accepted = self.accepted
+        params: dict[str, Any] = {**self.extra_body, "model": self.model, "messages": messages,
+                                  accepted.token_parameter: max_tokens or self.max_output_tokens}
+        if accepted.temperature:
+            params["temperature"] = 0
+        if accepted.step != "text":
+            params["response_format"] = _response_format(accepted.step, accepted.schema_limits)
             params["seed"] = 0
         return params
 
-    def _call(self, messages: list[dict[str, str]], max_tokens: int) -> _Reply:
+    def _call(self, messages: list[dict[str, str]], max_tokens: int, paper: Paper) -> Reply:
         import openai
 
+        adapted: set[str] = set()
         while True:
+            version = self.accepted.version
             params = self.request_params(messages, max_tokens)
             self.calls += 1
             try:
                 return self.send(params)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as error:
-                if _is_context_overflow(error):
-                    raise LLMError(
-                        f"the paper does not fit model '{self.model}' context window; lower --budget"
-                    ) from None
-                if len(self._steps) > 1:
-                    self._steps.pop(0)  # this server does not speak that feature; try the next
-                    continue
-                raise LLMError(f"LLM server refused the request (HTTP {error.status_code}): {_short(error)}") from None
+            except openai.APIStatusError as error:
+                refusal = read_refusal(error, self.accepted.token_parameter)
+                if refusal.kind == OVERFLOW:
+                    raise ContextOverflow(refusal) from None
+                if refusal.kind in adapted or not self.accepted.adapt(refusal, version):
+                    raise LLMError(f"{paper.id}: LLM server {self.server} refused the request "
+                                   f"(HTTP {error.status_code}): {refusal.reason}") from None
+                if refusal.kind not in (FORMAT, SCHEMA_LIMITS):  # a format steps down to the last; a parameter
+                    adapted.add(refusal.kind)                    # flips once
 
-    def send(self, params: dict[str, Any]) -> _Reply:
+    def send(self, params: dict[str, Any]) -> Reply:
         """One chat completion request, its answer read by read_completion (the SDK's objects are never
-        trusted). HTTP 400 and 422 pass through as the SDK's errors; any other failure is an LLMError."""
+        trusted). A refusal (HTTP 400 or 422) or a context overflow passes through as the SDK's error;
+        any other failure is an LLMError."""
         import openai
 
+        extra = {k: v for k, v in params.items() if k not in _SDK_PARAMETERS}  # the SDK sends it as it is
         try:
-            raw = self.client.chat.completions.with_raw_response.create(**params)
+            raw = self.client.chat.completions.with_raw_response.create(
+                **{k: v for k, v in params.items() if k in _SDK_PARAMETERS}, **({"extra_body": extra} if extra else {}))
         except (openai.BadRequestError, openai.UnprocessableEntityError):
             raise
+        except openai.APIStatusError as error:
+            if read_refusal(error).kind == OVERFLOW:  # Ollama and proxies may say it with another status
+                raise
+            raise api_error(error, self.server, self.model) from None
         except openai.APIError as error:
             raise api_error(error, self.server, self.model) from None
         return read_completion(decode_completion(raw.content, self.server), self.server)
+
+
+def _response_format(step: str, limits: bool) -> dict[str, Any]:
+    if step == "json_object":
+        return {"type": "json_object"}
+    return {"type": "json_schema",
+            "json_schema": {"name": "paper_summary", "strict": True, "schema": summary_json_schema(limits=limits)}}
+
+
+def _repair_request(prompts: Prompts, data: dict[str, Any], problems: dict[str, str],
+                    cut_off: bool) -> tuple[list[str], str]:
+    """The fields an answer must send again, and the request that asks for them."""
+    # Missing optional fields are asked for only when the whole answer is being redone anyway.
+    redo = cut_off or not data
+    failed = [name for name in FIELD_NAMES
+              if name in problems or (name not in data and (redo or name not in OPTIONAL_FIELDS))]
+    if cut_off and not failed:
+        failed = list(FIELD_NAMES)
+    failed = [name for name in failed if name in FIELD_NAMES] or list(FIELD_NAMES)
+    return failed, prompts.render("repair.md.j2", fields=failed, problems=problems, cut_off=cut_off)
+
+
+def _cached_usage(counts: Any) -> Usage:
+    counts = counts if isinstance(counts, dict) else {}
+    return Usage(**{name: counts[name] for name in Usage.__dataclass_fields__ if isinstance(counts.get(name), int)})
+
+
+def _extractive(paper: Paper, text: PaperText | None) -> SummaryFields:
+    """The offline extractive summary's fields: what a field the model failed twice is filled with."""
+    from .offline import OfflineSummarizer
+
+    return OfflineSummarizer().summarize(paper, text or PaperText((), 0, "abstract")).fields
 
 
 def rank_by_topic(summarizer: "LLMSummarizer", topic: str, items: list[tuple[str, str]]) -> list[int]:
@@ -355,8 +361,9 @@ def rank_by_topic(summarizer: "LLMSummarizer", topic: str, items: list[tuple[str
                                     'object {"order": [...]} listing the paper numbers from most to least relevant.'},
     ]
     try:
-        reply = summarizer.send({"model": summarizer.model, "messages": messages, "temperature": 0,
-                                 "max_tokens": 20 + 6 * len(items), "response_format": {"type": "json_object"}})
+        params = {**summarizer.extra_body, "model": summarizer.model, "messages": messages,
+                  summarizer.accepted.token_parameter: 20 + 6 * len(items), "response_format": {"type": "json_object"}}
+        reply = summarizer.send({**params, "temperature": 0} if summarizer.accepted.temperature else params)
     except openai.APIError as error:
         raise api_error(error, summarizer.server, summarizer.model) from None
     order = (extract_json_object(reply.content) or {}).get("order") or []
@@ -364,62 +371,3 @@ def rank_by_topic(summarizer: "LLMSummarizer", topic: str, items: list[tuple[str
     return ranked + [i for i in range(len(items)) if i not in ranked]
 
 
-def api_error(error: Any, server: str, model: str) -> LLMError:
-    """The one line a user needs for an openai SDK error (after the SDK's own retries). Never the key."""
-    import openai
-
-    from .net import BodyTooLarge, DeadlineExceeded
-
-    if isinstance(error, openai.AuthenticationError):
-        return LLMSetupError(f"LLM server {server} rejected the API key (HTTP 401); set OPENAI_API_KEY to a valid "
-                             "key, or unset it to use the offline summarizer")
-    if isinstance(error, openai.PermissionDeniedError):
-        return LLMSetupError(f"LLM server {server} denied access to model '{model}' (HTTP 403)")
-    if isinstance(error, openai.NotFoundError):
-        return LLMSetupError(f"model '{model}' not found on {server} (HTTP 404); choose one with --model or DIGEST_MODEL")
-    if isinstance(error, openai.RateLimitError):
-        return LLMError(f"LLM server {server} kept rate limiting (HTTP 429) after retries")
-    cause = _network_cause(error)
-    if isinstance(cause, DeadlineExceeded):
-        return LLMError(f"LLM server {server} {cause} on every try; gave up")
-    if isinstance(cause, BodyTooLarge):
-        return LLMError(f"LLM server {server} sent an {cause}; refused")
-    if isinstance(error, openai.APITimeoutError):
-        return LLMError(f"LLM server {server} timed out after retries")
-    if isinstance(error, openai.APIConnectionError):
-        return LLMError(f"cannot reach LLM server {server}; check OPENAI_BASE_URL")
-    if isinstance(error, openai.APIStatusError):
-        return LLMError(f"LLM server {server} failed with HTTP {error.status_code} after retries")
-    if isinstance(error, openai.APIResponseValidationError):
-        return malformed(server, "not a chat completion")
-    return LLMError(f"LLM server {server} answered unusably ({type(error).__name__})")
-
-
-def _network_cause(error: BaseException) -> BaseException | None:
-    """The deadline or size cap of net.py behind an SDK error (the SDK wraps what the transport raised)."""
-    from .net import BodyTooLarge, DeadlineExceeded
-
-    seen: BaseException | None = error
-    for _ in range(5):
-        if isinstance(seen, (DeadlineExceeded, BodyTooLarge)):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-        if seen is None:
-            return None
-    return None
-
-
-def _squash(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-def _is_context_overflow(error: Any) -> bool:
-    text = _short(error).lower()
-    return "context length" in text or "context window" in text or "too many tokens" in text
-
-
-def _short(error: Any) -> str:
-    """The server's reason for an error, redacted before it is cut (a cut must not leave half a key)."""
-    body = getattr(error, "body", None)
-    message = body.get("message") if isinstance(body, dict) else None
-    return _squash(redact(str(message or getattr(error, "message", "") or type(error).__name__)))[:200]

@@ -124,6 +124,7 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0  # of input_tokens, those the server read from its prompt cache (billed less)
+    reasoning_tokens: int = 0  # the part of output_tokens a reasoning model spent thinking
 
     def __add__(self, other: Usage) -> Usage:
         """Two requests' usage together (an answer and its repair), every count summed."""
@@ -143,6 +144,7 @@ class Summary:
     usage: Usage = Usage()
     cached: bool = False  # True when no tokens were spent this run
     warnings: tuple[str, ...] = ()
+    filled: tuple[str, ...] = ()  # fields the model failed twice, taken from the offline extractive summary
 
 
 @dataclass

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import typer
@@ -17,7 +19,8 @@ import typer
 from .redaction import redact
 from .sanitize import terminal_text
 
-STAGES = ("metadata", "pdf", "text", "summary", "saving", "saved")
+STAGES = ("metadata", "pdf", "text", "summary", "queued", "saving", "saved")
+HEARTBEAT = 30.0  # seconds between the line reporter's "still summarizing" lines for a slow paper
 
 
 class Reporter(Protocol):
@@ -80,14 +83,52 @@ def _rich(text: str) -> str:
     return escape(shown(text))
 
 
-class LineReporter:
-    """One line per event on stderr: for logs, pipes and CI."""
+def _paper_of(message: str) -> str:
+    """The paper a failure line names ("2304.08485v1: ..." -> "2304.08485")."""
+    return message.split(":", 1)[0].rsplit("v", 1)[0]
 
-    def __init__(self) -> None:
+
+def elapsed(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class SummaryClock:
+    """When each paper's summary started, until the paper moves on: how long a slow server has had it."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.since: dict[str, float] = {}
+
+    def track(self, paper: str, stage: str) -> None:
+        if stage == "summary":
+            self.since.setdefault(paper, self.clock())
+        else:
+            self.since.pop(paper, None)
+
+    def running(self) -> list[tuple[str, float]]:
+        now = self.clock()
+        return [(paper, now - start) for paper, start in self.since.items()]
+
+
+class LineReporter:
+    """One line per event on stderr: for logs, pipes and CI; and every ``heartbeat`` seconds a line for
+    each paper whose summary is still running (a slow local server is still reading it)."""
+
+    def __init__(self, heartbeat: float = HEARTBEAT, clock: Callable[[], float] = time.monotonic) -> None:
         self._said: set[str] = set()
         self._lock = threading.Lock()
+        self.heartbeat = heartbeat
+        self.summaries = SummaryClock(clock)
+        self._closed = threading.Event()
+        self._beating = False
 
     def stage(self, paper: str, stage: str, detail: str = "") -> None:
+        with self._lock:
+            self.summaries.track(paper, stage)
+            if stage == "summary" and not self._beating and self.heartbeat > 0:
+                self._beating = True
+                threading.Thread(target=self._beat_until_closed, daemon=True, name="digest-heartbeat").start()
         if stage in ("metadata", "pdf", "text", "saving"):
             return  # quick steps; the summary and saved lines carry the news
         separator = " " if stage == "saved" else " ("
@@ -95,12 +136,24 @@ class LineReporter:
         with self._lock:
             echo_err(f"{paper}: {stage}" + (f"{separator}{detail}{closing}" if detail else ""))
 
+    def beat(self) -> None:
+        """A line for each paper summarizing for at least ``heartbeat`` seconds."""
+        with self._lock:
+            for paper, seconds in self.summaries.running():
+                if seconds >= self.heartbeat:
+                    echo_err(f"{paper}: still summarizing, {elapsed(seconds)} so far")
+
+    def _beat_until_closed(self) -> None:
+        while not self._closed.wait(self.heartbeat):
+            self.beat()
+
     def warn(self, message: str) -> None:
         with self._lock:
             echo_err(f"digest: warning: {message}")
 
     def fail(self, message: str) -> None:
         with self._lock:
+            self.summaries.track(_paper_of(message), "failed")
             echo_err(f"digest: error: {message}")
 
     def notice(self, message: str) -> None:
@@ -113,13 +166,13 @@ class LineReporter:
         pass  # the closing summary line gives the totals
 
     def close(self) -> None:
-        pass
+        self._closed.set()
 
 
 class RichReporter:
     """A live table on a terminal: each paper's stage, and the running totals (tokens, dollars)."""
 
-    def __init__(self, model: str, console: Any = None) -> None:
+    def __init__(self, model: str, console: Any = None, clock: Callable[[], float] = time.monotonic) -> None:
         from rich.console import Console
         from rich.live import Live
 
@@ -128,9 +181,14 @@ class RichReporter:
         self.rows: dict[str, tuple[str, str]] = {}
         self.tokens = [0, 0]
         self.cost: float | None = 0.0  # None once a summary's cost is unknown: never shown as $0
+        self.summaries = SummaryClock(clock)
         self._said: set[str] = set()
         self._lock = threading.RLock()
-        self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
+        # Guards what the table shows; never held while waiting for another lock (the live display's
+        # refresh thread takes it inside its own lock).
+        self._shown_lock = threading.Lock()
+        # Drawn anew at each refresh, so the time a summary has been running keeps counting.
+        self._live = Live(console=self.console, refresh_per_second=4, transient=False, get_renderable=self._table)
         self._live.start()
 
     def _table(self) -> Any:
@@ -141,20 +199,28 @@ class RichReporter:
         table.add_column("stage")
         table.add_column("detail", overflow="ellipsis", no_wrap=True, max_width=80)
         colours = {"saved": "green", "failed": "red", "summary": "yellow"}
-        for paper, (stage, detail) in self.rows.items():
-            table.add_row(_rich(paper), f"[{colours.get(stage, 'cyan')}]{stage}[/]", _rich(detail))
-        done = sum(1 for stage, _ in self.rows.values() if stage in ("saved", "failed", "skipped"))
-        money = f", ~${self.cost:.4f}" if self.cost is not None else ", cost unknown"
-        table.add_row("", "", f"[dim]{done}/{len(self.rows)} done; {self.tokens[0]} in / {self.tokens[1]} out "
+        with self._shown_lock:
+            running = dict(self.summaries.running())
+            rows = list(self.rows.items())
+            tokens = list(self.tokens)
+            spent = self.cost
+        for paper, (stage, detail) in rows:
+            shown_stage = f"{stage} {elapsed(running[paper])}" if paper in running else stage
+            table.add_row(_rich(paper), f"[{colours.get(stage, 'cyan')}]{shown_stage}[/]", _rich(detail))
+        done = sum(1 for _, (stage, _) in rows if stage in ("saved", "failed", "skipped", "queued"))
+        money = f", ~${spent:.4f}" if spent is not None else ", cost unknown"
+        table.add_row("", "", f"[dim]{done}/{len(rows)} done; {tokens[0]} in / {tokens[1]} out "
                               f"tokens{money}[/]")
         return table
 
     def _update(self) -> None:
-        self._live.update(self._table())
+        self._live.refresh()
 
     def stage(self, paper: str, stage: str, detail: str = "") -> None:
         with self._lock:
-            self.rows[paper] = (stage, detail)  # shown through _rich, redacted there
+            with self._shown_lock:
+                self.rows[paper] = (stage, detail)  # shown through _rich, redacted there
+                self.summaries.track(paper, stage)
             self._update()
 
     def warn(self, message: str) -> None:
@@ -163,10 +229,12 @@ class RichReporter:
 
     def fail(self, message: str) -> None:
         with self._lock:
-            paper = message.split(":", 1)[0].rsplit("v", 1)[0]
-            if paper in self.rows:
-                self.rows[paper] = ("failed", message.split(":", 1)[1].strip())
-                self._update()
+            paper = _paper_of(message)
+            with self._shown_lock:
+                self.summaries.track(paper, "failed")
+                if paper in self.rows:
+                    self.rows[paper] = ("failed", message.split(":", 1)[1].strip())
+            self._update()
             self.console.print(f"[red]digest: error:[/] {_rich(message)}", markup=True, highlight=False)
 
     def notice(self, message: str) -> None:
@@ -178,9 +246,10 @@ class RichReporter:
 
     def spent(self, paper: str, tokens_in: int, tokens_out: int, cost: float | None) -> None:
         with self._lock:
-            self.tokens[0] += tokens_in
-            self.tokens[1] += tokens_out
-            self.cost = None if cost is None or self.cost is None else self.cost + cost
+            with self._shown_lock:
+                self.tokens[0] += tokens_in
+                self.tokens[1] += tokens_out
+                self.cost = None if cost is None or self.cost is None else self.cost + cost
             self._update()
 
     def close(self) -> None:

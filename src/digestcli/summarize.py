@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 FIELD_NAMES = tuple(SummaryFields.model_fields)
 OPTIONAL_FIELDS = ("evidence",)  # an answer without them is still a summary
+REQUIRED_FIELDS = tuple(name for name, spec in SummaryFields.model_fields.items() if spec.is_required())
 MIN_CONTEXT_TOKENS = 200  # the least of the paper sent, whatever the prompt costs
 
 # backend name -> "module:factory"; the factory takes (settings, counter, prompts)
@@ -84,23 +85,28 @@ def prepare_request(prompts: Prompts, counter: TokenCounter, budget: int, paper:
                    context.tokens + overhead)
 
 
-def summary_json_schema() -> dict[str, Any]:
-    text = {"type": "string"}
-    return {
-        "type": "object",
-        "properties": {
-            "short_name": text,
-            "tldr": text,
-            "whats_new": text,
-            "how_it_works": text,
-            "key_insights": {"type": "array", "items": text},
-            "results": text,
-            "code_url": {"type": ["string", "null"]},
-            "evidence": {"type": "array", "items": text},
-        },
-        "required": list(FIELD_NAMES),
-        "additionalProperties": False,
-    }
+def summary_json_schema(*, limits: bool = True) -> dict[str, Any]:
+    """The JSON schema of SummaryFields as servers enforce it: every field required (nullable where the
+    model allows null), nothing else allowed, and, with ``limits``, each length and count the model
+    checks. Only keywords that both OpenAI's strict mode and llama.cpp's grammar converter read."""
+    source = SummaryFields.model_json_schema()
+    properties = {name: _portable(spec, limits) for name, spec in source["properties"].items()}
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
+
+
+_LIMITS = ("minLength", "maxLength", "minItems", "maxItems")
+
+
+def _portable(spec: dict[str, Any], limits: bool) -> dict[str, Any]:
+    if "anyOf" in spec:  # Optional[str]: one list of types, as strict mode wants a nullable field
+        merged = {key: value for option in spec["anyOf"] for key, value in option.items() if key != "type"}
+        spec = {**merged, **{k: v for k, v in spec.items() if k != "anyOf"},
+                "type": [option["type"] for option in spec["anyOf"]]}
+    kept = ("type", "description", *(_LIMITS if limits else ()))
+    portable = {key: spec[key] for key in kept if key in spec}
+    if "items" in spec:
+        portable["items"] = _portable(spec["items"], limits)
+    return portable
 
 
 # -- the fields a backend fills -----------------------------------------------------------
@@ -152,3 +158,19 @@ def validate_fields(data: dict[str, Any], *, clean: bool = True) -> tuple[Summar
             field = str(detail["loc"][0]) if detail["loc"] else "object"
             problems.setdefault(field, detail["msg"].lower())
         return None, problems
+
+
+def salvage_fields(data: dict[str, Any], problems: dict[str, str],
+                   fallback: SummaryFields) -> tuple[SummaryFields | None, tuple[str, ...]]:
+    """An answer whose fields ``problems`` still fail after its repair, field by field: a failed field
+    with a default (code_url, evidence) gets it, a failed required one the ``fallback``'s value.
+    Returns the fields and the names taken from the fallback; no fields when none of the required
+    ones came from the answer (then it is no summary at all)."""
+    failed = {name for name in FIELD_NAMES if name in problems or (name in REQUIRED_FIELDS and name not in data)}
+    filled = tuple(name for name in REQUIRED_FIELDS if name in failed)
+    if len(filled) == len(REQUIRED_FIELDS):
+        return None, filled
+    kept = {name: value for name, value in data.items() if name in FIELD_NAMES and name not in failed}
+    kept.update({name: getattr(fallback, name) for name in filled})
+    fields, _ = validate_fields(kept)
+    return fields, filled if fields is not None else ()

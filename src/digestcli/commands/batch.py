@@ -92,15 +92,16 @@ def _collect_one(session: Session, record: dict[str, Any], report: AddReport) ->
         try:
             if isinstance(answer, str):
                 raise LLMError(answer)
+            text = openai_batch.text_from_dict(entry["text"])
             with steps.gate.lock(paper.id.base, llm.cache_key(paper, entry["messages"])):
-                summary = llm.summarize_reply(paper, entry["messages"], answer)
+                summary = llm.summarize_reply(paper, entry["messages"], answer, text)
         except DigestError as error:
             message = f"{paper.id.base}: {error}; `digest add {paper.id.base}` summarizes it directly"
             session.reporter.fail(message)
             report.outcomes.append(Outcome(given, Status.FAILED, message))
             continue
         _key_figure(session, steps, paper)
-        report.outcomes.append(steps.save(paper, openai_batch.text_from_dict(entry["text"]), summary,
+        report.outcomes.append(steps.save(paper, text, summary,
                                           entry["context_tokens"], given, queued=entry["queued"],
                                           extra={"batch": record["id"]}, batch_api=True))
     return remote

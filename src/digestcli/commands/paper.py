@@ -314,5 +314,5 @@ class PaperSteps:
             return self.not_started(paper.id.base, given, NotStarted(self.gate.over_cap(estimate)))
         entry = BatchEntry(custom_id=paper.id.versioned, given=given, queued=queued, paper=paper_to_dict(paper),
                            messages=request.messages, text=text_to_dict(text), context_tokens=request.tokens)
-        self.reporter.stage(paper.id.base, "summary", f"{request.tokens} tokens queued for the batch")
+        self.reporter.stage(paper.id.base, "queued", f"{request.tokens} tokens for the batch")
         return Outcome(given, Status.QUEUED, "", paper.id.filename, queued=entry)
