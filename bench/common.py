@@ -56,6 +56,19 @@ def corpus_arxiv(count: int) -> tuple[str, list[tuple[FakePaper, bytes]], FakeAr
     return source, papers, arxiv
 
 
+def real_arxiv(stems: list[str]) -> tuple[list[str], FakeArxiv]:
+    """(the arXiv ids, a started local arXiv) serving these corpus papers under their own ids,
+    titles, abstracts and authors, so a model summarizes them as it would the real ones."""
+    arxiv = FakeArxiv().start()
+    ids = []
+    for stem in stems:
+        record = corpus.metadata()[stem]
+        arxiv.add(FakePaper(record["id"], int(record.get("version") or 1), record["title"], record["abstract"],
+                            record["authors"]), corpus.pdf_bytes(stem))
+        ids.append(record["id"])
+    return ids, arxiv
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
