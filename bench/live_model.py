@@ -93,7 +93,7 @@ class Collected:
     def warn(self, message: str) -> None: self.warnings.append(message)
     def fail(self, message: str) -> None: self.warnings.append(f"error: {message}")
 
-    def spent(self, paper: str, tokens_in: int, tokens_out: int) -> None:
+    def spent(self, paper: str, tokens_in: int, tokens_out: int, cost: float | None = None) -> None:
         self.tokens = tokens_in, tokens_out
 
 
