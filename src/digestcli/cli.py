@@ -44,6 +44,43 @@ def init(
 
 
 @app.command()
+def doctor(
+    model: Annotated[Optional[str], typer.Option("--model", "-m", metavar="MODEL", help="LLM model name (default: DIGEST_MODEL or digest.toml).")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", metavar="TOKENS", help="Input token budget per paper to check (default 8000).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Check the set-up of the offline summarizer (no server is asked).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """Check the set-up before a large run: key, server, model, context window, cost, speed.
+
+    One line per check (✓ fine, ! warning, ✗ failed, - skipped): settings, API
+    key (never shown), server, model, response format, the context window the
+    server really reads, tokenizer, cost per paper, and whether a paper fits the
+    timeouts at the server's speed. Sends a few tiny requests and one prompt of
+    --budget tokens (on a paid server, about one paper's input). Exit 1 when a
+    check failed.
+
+    Example: digest doctor --budget 3000
+    """
+    from .commands.doctor import FAIL, WARN, diagnose
+
+    checks = diagnose(model=model, input_budget=budget, offline=offline or None)
+    if as_json:
+        out(json.dumps([{**check.to_dict(), "message": shown(check.message)} for check in checks], indent=2,
+                       ensure_ascii=False))
+    else:
+        for check in checks:
+            out(f"{_MARKS[check.status]} {check.name:<10} {shown(check.message)}")
+    failed, warned = (sum(check.status == status for check in checks) for status in (FAIL, WARN))
+    echo_err(f"digest: doctor: {failed} failed, {warned} warnings" if failed or warned else
+             "digest: doctor: every check passed")
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+_MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+
+
+@app.command()
 def add(
     ids: Annotated[Optional[list[str]], typer.Argument(metavar="ID", help="arXiv ids or URLs, e.g. 2305.17333 or https://arxiv.org/abs/2304.08485; - reads them from stdin.")] = None,
     from_file: Annotated[Optional[Path], typer.Option("--from", metavar="FILE", help="Read ids from FILE: one id or URL per line, # starts a comment.")] = None,
