@@ -288,3 +288,25 @@ def test_a_format_noted_before_is_probed_again(server: FakeOpenAI, isolated_env:
 
     assert lines(result)["format"].startswith("✓ format     json_schema")
     assert notes(isolated_env)["response_format"] == "json_schema"
+
+
+def test_invalid_settings_are_one_failed_line_naming_the_file(workspace: Path) -> None:
+    (workspace / "digest.toml").write_text('[llm]\ninput_budget = "many"\n')
+
+    result = doctor()
+
+    assert result.exit_code == 1
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("✗ settings") and "digest.toml" in line and "input_budget" in line
+    assert "Traceback" not in result.output
+
+
+def test_a_priced_server_shows_the_most_a_paper_costs(server: FakeOpenAI, workspace: Path) -> None:
+    config = workspace / "digest.toml"
+    config.write_text(config.read_text().replace("[llm]\n", "[llm]\nprice_input = 1.0\nprice_output = 2.0\n"))
+
+    result = doctor()
+
+    # 8000 input tokens at $1 and 1500 output tokens at $2 per million
+    assert lines(result)["cost"] == "✓ cost       at most $0.0110 a paper (8000 input and 1500 output tokens at $1/$2 " \
+                                    "per million, digest.toml)"
