@@ -296,6 +296,13 @@ def chat_completion(content: str | None, *, finish_reason: str = "stop", prompt_
     return Reply(200, json.dumps(payload).encode(), {"Content-Type": "application/json"})
 
 
+def prompt_tokens(request: dict[str, Any]) -> int:
+    """The prompt of a chat request as a server's tokenizer might count it: a token per word or symbol."""
+    import re
+
+    return sum(len(re.findall(r"\w+|[^\w\s]", str(m.get("content") or ""))) + 4 for m in request["messages"])
+
+
 def api_error(status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None) -> Reply:
     body = json.dumps({"error": {"message": message, "type": "invalid_request_error", "code": code}}).encode()
     return Reply(status, body, {"Content-Type": "application/json", **(headers or {})})
@@ -315,6 +322,7 @@ class FakeOpenAI(_Server):
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls_to_finish = 2  # a batch is in progress at its first status check
+        self.models: list[str] | None = None  # what GET /v1/models lists (None: no such endpoint, HTTP 404)
 
     @property
     def base_url(self) -> str:
@@ -326,6 +334,9 @@ class FakeOpenAI(_Server):
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
         if "/files" in path or "/batches" in path:
             return self._batch_api(method, urlparse(path).path, body, headers)
+        if method == "GET" and urlparse(path).path.endswith("/models") and self.models is not None:
+            listed = [{"id": name, "object": "model", "created": 0, "owned_by": "fake"} for name in self.models]
+            return Reply(200, json.dumps({"object": "list", "data": listed}).encode(), {"Content-Type": "application/json"})
         if not path.endswith("/chat/completions"):
             return api_error(404, f"unknown path {path}")
         with self.lock:

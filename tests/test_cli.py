@@ -83,7 +83,8 @@ def test_help_of_every_command_shows_an_example(command: str | None) -> None:
 
 
 def test_every_readme_command_is_registered() -> None:
-    assert set(COMMANDS) == {"init", "add", "build", "list", "show", "rm", "new", "batch", "check", "export", "mv", "star", "feed", "figure"}
+    assert set(COMMANDS) == {"init", "doctor", "add", "build", "list", "show", "rm", "new", "batch", "check", "export", "mv",
+                             "star", "feed", "figure"}
 
 
 # -- init -------------------------------------------------------------------------

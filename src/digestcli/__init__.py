@@ -38,6 +38,9 @@ _API = {
     "remove": "commands.issues",
     "move": "commands.issues",
     "star": "commands.issues",
+    "doctor": "commands.doctor",
+    "diagnose": "commands.doctor",
+    "Check": "commands.doctor",
     "DigestError": "errors",
 }
 __all__ = ["__version__", *_API]

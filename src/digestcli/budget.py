@@ -29,26 +29,29 @@ def estimate_tokens(text: str) -> int:
 
 
 @lru_cache(maxsize=8)
-def _load_encoding(model: str) -> Any:
+def _load_encoding(model: str) -> tuple[Any, bool]:
+    """The model's tiktoken encoding, and whether it is only a guess (OpenAI's default encoding)."""
     import tiktoken
 
     try:
-        return tiktoken.encoding_for_model(model)
+        return tiktoken.encoding_for_model(model), False
     except KeyError:  # a local model name tiktoken does not know
-        return tiktoken.get_encoding(DEFAULT_ENCODING)
+        return tiktoken.get_encoding(DEFAULT_ENCODING), True
 
 
 class TokenCounter:
-    """Counts tokens for one model; ``notice`` says when it fell back to the estimate."""
+    """Counts tokens for one model; ``notice`` says when it fell back to the estimate, ``guessed`` when
+    the model is not OpenAI's and OpenAI's encoding stands in for its own tokenizer."""
 
     def __init__(self, model: str, mode: str = "auto") -> None:
         self.notice = ""
         self._encode: Callable[[str], int] = estimate_tokens
         self.name = "estimate"
+        self.guessed = False
         if mode == "estimate":
             return
         try:
-            encoding = _load_encoding(model)
+            encoding, self.guessed = _load_encoding(model)
         except Exception as error:  # network, corrupt cache, missing files: all mean "estimate"
             reason = type(error).__name__
             self.notice = f"tiktoken encoding for {model} unavailable ({reason}); counting tokens by {ESTIMATE_NOTE}"

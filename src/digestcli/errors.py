@@ -45,6 +45,10 @@ class LLMSetupError(LLMError):
     """The key, model or server is wrong: every paper would fail the same way, so stop asking."""
 
 
+class ModelNotFoundError(LLMSetupError):
+    """The server does not serve the model asked for (HTTP 404)."""
+
+
 class Interrupted(DigestError):
     """The user pressed Ctrl-C before this paper's turn came."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import DigestError, LLMError, LLMSetupError
+from .errors import DigestError, LLMError, LLMSetupError, ModelNotFoundError
 from .files import write_atomic
 from .llmreply import malformed, squash
 from .redaction import redact
@@ -135,7 +135,8 @@ def server_name(base_url: str | None) -> str:
 
 
 class ServerNotes:
-    """What one server and model were found to need (e.g. {"token_parameter": "max_completion_tokens"}),
+    """What one server and model were found to need (e.g. {"token_parameter": "max_completion_tokens"},
+    {"response_format": "json_object"}, the richest format `digest doctor` found it to accept),
     kept across runs in ``path``, a JSON object keyed by server and model. A note that cannot be read
     or written is only relearned: it never fails a run."""
 
@@ -181,6 +182,8 @@ class Accepted:
         self.schema_limits = True  # dropped for a server that refuses the schema's length keywords
         self.notes = notes
         learned = notes.get()
+        if response_format == "auto" and learned.get("response_format") in FORMAT_STEPS:  # found by `digest doctor`
+            self.steps = self.steps[self.steps.index(learned["response_format"]):]
         self.token_parameter = learned.get("token_parameter") if learned.get("token_parameter") in TOKEN_PARAMETERS \
             else TOKEN_PARAMETERS[reasoning]
         self.temperature = learned.get("temperature", not reasoning) is not False
@@ -233,7 +236,8 @@ def api_error(error: Any, server: str, model: str) -> LLMError:
     if isinstance(error, openai.PermissionDeniedError):
         return LLMSetupError(f"LLM server {server} denied access to model '{model}' (HTTP 403)")
     if isinstance(error, openai.NotFoundError):
-        return LLMSetupError(f"model '{model}' not found on {server} (HTTP 404); choose one with --model or DIGEST_MODEL")
+        return ModelNotFoundError(f"model '{model}' not found on {server} (HTTP 404); choose one with --model or "
+                                  "DIGEST_MODEL")
     if isinstance(error, openai.RateLimitError):
         return LLMError(f"LLM server {server} kept rate limiting (HTTP 429) after retries")
     cause = _network_cause(error)

@@ -7,5 +7,6 @@ a result; none prints or reads argv. The CLI and Python callers both stand on it
   publish   build (newsletter post) and export (JSON, BibTeX, CSV)
   issues    init, new, list, show, rm, mv, star
   batch     the OpenAI Batch API: submit, status, collect
+  doctor    the set-up checked before a large run: server, window, cost, speed
   session   the settings, workspace and clients a command uses; runner: one step per input
 """
