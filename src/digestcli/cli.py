@@ -169,21 +169,46 @@ def build(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
     style: Annotated[Optional[str], typer.Option(metavar="STYLE", help="newsletter, highlights, digest or bookmarks (all issues), or your own templates/<style>.md.j2 (default: [newsletter] style in digest.toml).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to build when an item states a number or name its paper does not contain.")] = False,
-    figures: Annotated[Optional[bool], typer.Option("--figures/--no-figures", help="Show each paper's figure (default: in the styles of [newsletter] figure_styles, the newsletter style alone unless set).")] = None,
+    figures: Annotated[Optional[bool], typer.Option("--figures/--no-figures", help="Show each paper's figure (default: in the styles of [newsletter] figure_styles, the newsletter style alone unless set; html and email: always).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="markdown (default), html (a standalone page; --out DIR copies its figures beside it) or email (HTML with inline styles; --out DIR writes .html, .txt and .eml).")] = "markdown",
 ) -> None:
-    """Render an issue as one newsletter Markdown file with Jekyll front matter.
+    """Render an issue as one newsletter Markdown file with Jekyll front matter, a web page or an email.
 
     Example: digest build issue-3 > _posts/2026-11-23-issue-3.md
     """
+    from .commands.pages import check_format
     from .commands.publish import build as build_post
     from .errors import WorkspaceError
 
+    check_format(fmt, style)
+    if fmt != "markdown":
+        return _build_page(issue, out, fmt, strict, figures)
     post = build_post(open_session(), issue, style=style, strict=strict, figures=figures)
     for key, listed in post.unverified.items():
         echo_err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
     if post.refused:
         raise WorkspaceError(post.refused)
     _write_or_print(post, out)
+
+
+def _build_page(issue: Optional[str], out: Optional[Path], fmt: str, strict: bool, figures: Optional[bool]) -> None:
+    """build --format html|email: the page on stdout, or its files in --out DIR."""
+    from .commands.pages import build_page, write_page
+    from .errors import WorkspaceError
+
+    page = build_page(open_session(), issue, fmt=fmt, strict=strict, figures=figures, to_folder=out is not None)
+    for key, listed in page.unverified.items():
+        echo_err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
+    if page.refused:
+        raise WorkspaceError(page.refused)
+    for notice in page.notices:
+        echo_err(f"digest: warning: {notice}")
+    if out is None:
+        sys.stdout.write(page.text)
+        sys.stdout.flush()
+        return
+    for path in write_page(page, out):
+        echo_err(f"digest: wrote {path}")
 
 
 @app.command()

@@ -44,6 +44,7 @@ class Settings:
     topic: str = ""  # what the newsletter covers, for `digest feed --rank`
     assets_dir: str = "assets/digest"  # where `build --out` copies figures, under the blog's root
     assets_url: str = "/assets/digest"  # where the blog serves them
+    site_url: str = ""  # the blog's own address: makes a path in assets_url absolute (build --format email)
     figure_styles: tuple[str, ...] = ("newsletter",)  # the styles whose posts show each paper's figure
     topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
     # llm
@@ -160,6 +161,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("newsletter", "topic"): ("topic", str),
     ("newsletter", "assets_dir"): ("assets_dir", str),
     ("newsletter", "assets_url"): ("assets_url", str),
+    ("newsletter", "site_url"): ("site_url", str),
     ("newsletter", "figure_styles"): ("figure_styles", list),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
@@ -405,6 +407,7 @@ style = "newsletter"      # digest build's default: newsletter | highlights | di
 topic = ""                # what the newsletter covers; digest feed --rank orders new papers by it
 assets_dir = "assets/digest"   # build --out DIR copies each paper's figure here, under the blog's root
 assets_url = "/assets/digest"  # ... and links it from here (the blog serves assets_dir at this path)
+site_url = ""             # your blog's address (https://you.github.io): email links figures at site_url + assets_url
 figure_styles = ["newsletter"]  # the styles whose posts show each paper's figure (build --figures: any style)
 
 [issue]
