@@ -18,7 +18,7 @@ from .items import LABELS, Item
 from .models import IssueInfo
 from .render import RenderItem, order_items, reading_minutes
 from .safe_markdown import clean_source, to_html, to_inline_html
-from .sanitize import plain_value, safe_url
+from .sanitize import safe_url
 
 TEMPLATES = {"html": "issue.html.j2", "email": "issue.email.html.j2", "text": "issue.txt.j2"}
 _PATH = re.compile(r"/?[A-Za-z0-9._~%-]+(?:/[A-Za-z0-9._~%-]+)*/?")  # a plain path, no scheme, no "..":
@@ -68,6 +68,11 @@ class PageSection:
     items: list[PageItem] = field(default_factory=list)
 
 
+def one_line(text: Any) -> str:
+    """A title, a name or a caption as one line of text (autoescape makes it safe where it is printed)."""
+    return " ".join(clean_source(text).split())
+
+
 def public_url(value: str, site_url: str = "", *, absolute: bool = False) -> str:
     """``value`` as a page may link it: an http(s) URL as it is; a path (/assets/x.png, assets/x.png) joined
     to ``site_url`` when given, else kept as a path unless ``absolute`` is asked (email); else ""."""
@@ -101,7 +106,7 @@ def _figure(item: Item, figure_base: str | None) -> PageFigure | None:
     src = figure_src(item, figure_base)
     if not src:
         return None
-    caption = plain_value(item.figure.caption)
+    caption = one_line(item.figure.caption)
     alt = caption if len(caption) <= 160 else caption[:157].rsplit(" ", 1)[0] + "…"
     name = f"Figure {item.figure.number}" if item.figure.number else "Figure"
     return PageFigure(src, alt or name, name)
@@ -139,7 +144,7 @@ def _page_field(label: str, kind: str, value: Any) -> PageField | None:
 
 
 def _authors(names: list[str]) -> str:
-    names = [plain_value(name) for name in names if plain_value(name)]
+    names = [one_line(name) for name in names if one_line(name)]
     return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
 
 
@@ -160,7 +165,7 @@ def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str
             used.add(anchor)
             words = " ".join(" ".join(f.source) if isinstance(f.source, list) else f.source for f in fields)
             notes = clean_source(entry.notes)
-            page.items.append(PageItem(anchor, plain_value(item.title) or item.key, entry, fields,
+            page.items.append(PageItem(anchor, one_line(item.title) or item.key, entry, fields,
                                        SafeHtml(to_html(notes)), _authors(entry.authors),
                                        reading_minutes(f"{words} {notes}"), _figure(item, figure_base)))
         shown.append(page)
@@ -222,10 +227,10 @@ def render_page(issue: IssueInfo, items: list[Item], *, kind: str, newsletter: s
     intro = clean_source(issue.intro)
     words = " ".join([intro] + [" ".join(f.source) if isinstance(f.source, list) else f.source
                                 for entry in entries for f in entry.fields])
-    summary = plain_value(issue.description or description or _first_sentence(intro) or
-                          ", ".join(plain_value(e.entry.short_name) for e in entries))
+    summary = one_line(issue.description or description or _first_sentence(intro) or
+                          ", ".join(one_line(e.entry.short_name) for e in entries))
     values = {
-        "newsletter": plain_value(newsletter), "title": plain_value(issue.title) or issue.name,
+        "newsletter": one_line(newsletter), "title": one_line(issue.title) or issue.name,
         "date": issue.date, "summary": summary, "intro": intro, "intro_html": SafeHtml(to_html(intro)),
         "image": image, "sections": shown, "items": entries, "minutes": reading_minutes(words),
     }
