@@ -6,7 +6,10 @@
 Without --live the papers are the real arXiv PDFs of ../shared/corpus/pdf with
 the metadata read off them (../shared/corpus/papers.jsonl), served by the local
 arXiv stand-in of tests/. The summarizer is the offline extractive backend
-unless OPENAI_API_KEY is set. Each workspace's README says what produced it.
+unless OPENAI_API_KEY is set. Each workspace's README says what produced it. The screenshots of the html and email formats
+(<workspace>/screenshots/) come from the browser tests, which build both anew:
+
+    DIGEST_REGENERATE_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_browser.py
 """
 
 from __future__ import annotations
@@ -56,9 +59,12 @@ def main() -> None:
     for workspace, what in ((newsletter, "the newsletter style: `issue-1.rendered.md` is `digest build issue-1`, "
                                          "and `blog/` is what `digest build issue-1 --out blog/_posts` writes into "
                                          "a Jekyll site: the post, and each paper's key figure under "
-                                         "`blog/assets/digest/`"),
+                                         "`blog/assets/digest/`; `blog/*.html` is `digest build issue-1 --format html "
+                                         "--out blog`, and `screenshots/` show the html and email formats "
+                                         "in Chromium at phone and desktop widths"),
                             (monthly, "the digest, highlights and bookmarks styles: `*.rendered.md` are "
-                                      "`digest build issue-1 --style NAME`")):
+                                      "`digest build issue-1 --style NAME`; `screenshots/` show the html and email "
+                                      "formats in Chromium at phone and desktop widths")):
         (workspace / "README.md").write_text(
             f"# Example workspace\n\nMade by `examples/make_examples.py` with {backend}; papers fetched from "
             f"{source}.\nIt shows {what}. `issues/issue-1/` holds the item files.\n")
@@ -75,6 +81,8 @@ def make_newsletter(env: dict[str, str]) -> Path:
     (workspace / "issue-1.rendered.md").write_text(digest("build", "issue-1", cwd=workspace, env=env))
     (workspace / "blog" / "_posts").mkdir(parents=True)  # a Jekyll site: the post, and its figures under assets/
     digest("build", "issue-1", "--out", str(workspace / "blog" / "_posts"), cwd=workspace, env=env)
+    # the html format beside it: a standalone page linking the same figures (blog/assets/digest/issue-1/)
+    digest("build", "issue-1", "--format", "html", "--out", str(workspace / "blog"), cwd=workspace, env=env)
     return workspace
 
 
