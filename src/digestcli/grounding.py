@@ -22,17 +22,22 @@ SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billio
           "trillion": 1e12}
 _UNIT = (r"%|percent(?:age points?)?|×|x\b|times\b|-?fold\b|points?\b|pp\b|pts?\b|"
          r"thousand\b|million\b|billion\b|trillion\b|[KMBT]\b")
-_FIGURE = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-           rf"(?:[ \u00a0\u202f-]?(?P<unit>{_UNIT}))?")
+_WITH_UNIT = rf"(?:[ \u00a0\u202f-]?(?P<unit>{_UNIT}))?"
+_FIGURE = rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?){_WITH_UNIT}"
+# A summary in another language may write 85,1 % and 10.000 (a decimal comma, a point between thousands).
+_ENGLISH_NUM = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+_COMMA_NUM = re.compile(r"\d{1,3}(?:\.\d{3})+(?![\d.])(?:,\d+)?|\d+(?:,\d+)?")
+_ANY_FIGURE = rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{1,3}}(?:\.\d{{3}})+(?![\d.])(?:,\d+)?|\d+(?:[.,]\d+)?){_WITH_UNIT}"
 # A claim's figure stands alone: the 4 of "GPT-4" is part of a name, and checked as one.
-NUMBER = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-){_FIGURE}", re.IGNORECASE)
+NUMBER = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-){_ANY_FIGURE}", re.IGNORECASE)
 # The paper's figures include those inside names: "WikiText 103" or "GPT 3.5" in a summary is found.
 PAPER_NUMBER = re.compile(rf"(?:(?<![\w.,])|(?<=[A-Za-z]-)){_FIGURE}", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 # Named things: acronyms (GLUE, MMLU), inner capitals (ScienceQA, LLaMA, MeZO), names with digits
 # (WikiText-103, SST-2, GPT-4, LLaMA-7B, A100).
 NAME = re.compile(r"(?<![\w-])(?:[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)(?![\w-])")
-_COMMON = {"tl", "dr", "ai", "ml", "vs", "ok", "id", "us", "eg", "ie"}
+_COMMON = {"tl", "dr", "ai", "ml", "vs", "ok", "id", "us", "eg", "ie",
+           "ki", "ia"}  # AI in German, French, Spanish, Italian, Portuguese
 
 
 @dataclass(frozen=True)
@@ -93,13 +98,34 @@ def numbers(text: str, pattern: re.Pattern[str] = NUMBER) -> list[tuple[str, str
 
 
 def _figure(match: re.Match[str]) -> tuple[str, str, float]:
+    written, kind, values = _figure_values(match)
+    return written, kind, values[0]
+
+
+def _figure_values(match: re.Match[str]) -> tuple[str, str, list[float]]:
+    """(as written, kind, every value it may mean): the English reading first, then the one with a
+    decimal comma where that differs (1,000 is a thousand, or one; 85,1 is 85.1)."""
     unit = match.group("unit") or ""
     if unit in ("K", "M", "B", "T", "k", "m", "b", "t") and not unit.isupper():
         unit = ""  # "5 m" or "3 b)" are not counts; only capital K/M/B/T are
     kind, scale = _unit_kind(unit)
-    value = float(match.group("num").replace(",", "")) * scale
-    written = match.group(0) if unit else match.group("num")
-    return written.strip(), kind, value
+    num = match.group("num")
+    readings = [float(num.replace(",", ""))] if _ENGLISH_NUM.fullmatch(num) else []
+    if _COMMA_NUM.fullmatch(num):
+        readings.append(float(num.replace(".", "").replace(",", ".")))
+    written = match.group(0) if unit else num
+    return written.strip(), kind, [value * scale for value in dict.fromkeys(readings)]
+
+
+def figure_readings(written: str) -> list[tuple[str, float]]:
+    """Each (kind, value) a summary's figure may stand for: in any language's number format, and a plain
+    number also as a count of thousands, millions, billions or trillions ("30 Milliarden" for 30B)."""
+    match = NUMBER.search(written)
+    if match is None:
+        return []
+    _, kind, values = _figure_values(match)
+    scaled = [("n", value * scale) for value in values for scale in (1e3, 1e6, 1e9, 1e12)] if kind == "plain" else []
+    return [(kind, value) for value in values] + scaled
 
 
 def _key(value: float) -> str:
@@ -129,7 +155,25 @@ def _is_name(token: str) -> bool:
         return False
     has_digit = any(c.isdigit() for c in token)
     inner_capital = any(c.isupper() for c in token[1:])
+    if "-" in token and (not any(_named_part(part) for part in token.split("-"))
+                         or name_core(token).lower() in _COMMON):
+        return False  # capitalised words joined (Chain-of-Thought, Zero-Shot, Aufgaben-Prompts), KI-Modelle: prose
     return inner_capital or (has_digit and token[0].isupper())
+
+
+def _named_part(part: str) -> bool:
+    """A part of a hyphenated token that names something: a capital inside (LLaMA, QA) or a digit (4, 7B)."""
+    return any(c.isupper() for c in part[1:]) or any(c.isdigit() for c in part)
+
+
+def name_core(token: str) -> str:
+    """The name in a hyphenated token, without the words after it: "CLIP-Bildencoder" -> "CLIP",
+    "LLM-based" -> "LLM", "GPT-4" as it is. Compounds like these are how other languages (and English)
+    attach a word to a name; the name is the claim."""
+    parts = token.split("-")
+    while len(parts) > 1 and not _named_part(parts[-1]):
+        parts.pop()
+    return "-".join(parts)
 
 
 def _squash(text: str) -> str:
@@ -161,7 +205,9 @@ def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_
         text = " ".join(value) if isinstance(value, list) else str(value)
         seen: set[str] = set()
         for sentence in split_sentences(text):
-            context = tuple(dict.fromkeys(names(sentence)))
+            stated = names(sentence)  # with the named parts of a compound (A100-80GB-GPU: A100, 80GB, GPU)
+            context = tuple(dict.fromkeys([*stated, *(p for n in stated if "-" in n
+                                                      for p in n.split("-") if _named_part(p) and len(p) > 1)]))
             for written, kind, number in numbers(sentence):
                 if kind == "plain" and float(number).is_integer() and number < 10:
                     continue  # "two stages", "3 tasks": too common to check
@@ -227,7 +273,7 @@ class PaperSource:
         found = [(page, [offset for seen, offset in index.get(key, []) if _number_matches(kind, value, {seen})])
                  for page, index in enumerate(self._numbers)]
         found = [(page, offsets) for page, offsets in found if offsets]
-        anchors = [_squash(name) for name in near if self.page_of_name(name) is not None]
+        anchors = [found for found in map(self._found_name, near) if found]
         if not anchors or not found:
             return found[0][0] if found else None
         for page, offsets in found:
@@ -239,7 +285,19 @@ class PaperSource:
         return None
 
     def page_of_name(self, token: str) -> int | None:
-        wanted = _squash(token)
+        """The first page with the name, compared squashed; a compound's name alone will do (see name_core)."""
+        page = self._page_of_squashed(_squash(token))
+        core = name_core(token)
+        return page if page is not None or core == token else self._page_of_squashed(_squash(core))
+
+    def _found_name(self, token: str) -> str:
+        """The squashed form of ``token`` the paper holds (the whole, or its name_core), else ""."""
+        for form in dict.fromkeys((_squash(token), _squash(name_core(token)))):
+            if self._page_of_squashed(form) is not None:
+                return form
+        return ""
+
+    def _page_of_squashed(self, wanted: str) -> int | None:
         variants = {wanted, wanted.removesuffix("s")} if len(wanted) >= 3 else {wanted}  # LMs -> LM
         for page, text in enumerate(self._names):
             if any(v and v in text for v in variants):
@@ -279,8 +337,8 @@ def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tup
             verdict.findings.append(Finding(claim, 0))
             continue
         if claim.kind == "number":
-            (_, kind, value), = numbers(claim.text)
-            page = source.page_of_number(kind, value, claim.context)
+            pages = (source.page_of_number(kind, value, claim.context) for kind, value in figure_readings(claim.text))
+            page = next((found for found in pages if found is not None), None)
         else:
             page = source.page_of_name(claim.text)
         verdict.findings.append(Finding(claim, page))
