@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 from . import __version__, redaction
 from .errors import ConfigError
 from .pdfread import DEFAULT_ENGINE, ENGINES
-from .template import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, Template, read_language, read_template
+from .template import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, Template, is_default_language, read_language, read_template
 
 CONFIG_NAME = "digest.toml"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
@@ -89,6 +89,11 @@ class Settings:
     @property
     def use_llm(self) -> bool:
         return bool(self.api_key) and not self.offline
+
+    @property
+    def translated(self) -> bool:
+        """Whether the summaries are written in another language than English ([llm] language)."""
+        return not is_default_language(self.language)
 
     @property
     def backend(self) -> str:

@@ -155,9 +155,6 @@ def _is_name(token: str) -> bool:
         return False
     has_digit = any(c.isdigit() for c in token)
     inner_capital = any(c.isupper() for c in token[1:])
-    if "-" in token and (not any(_named_part(part) for part in token.split("-"))
-                         or name_core(token).lower() in _COMMON):
-        return False  # capitalised words joined (Chain-of-Thought, Zero-Shot, Aufgaben-Prompts), KI-Modelle: prose
     return inner_capital or (has_digit and token[0].isupper())
 
 
@@ -168,8 +165,8 @@ def _named_part(part: str) -> bool:
 
 def name_core(token: str) -> str:
     """The name in a hyphenated token, without the words after it: "CLIP-Bildencoder" -> "CLIP",
-    "LLM-based" -> "LLM", "GPT-4" as it is. Compounds like these are how other languages (and English)
-    attach a word to a name; the name is the claim."""
+    "KI-Modelle" -> "KI", "GPT-4" as it is. Other languages attach their own words to a name this
+    way; in a translated summary the name is the claim. (In English "RoBERTa-large" is a name.)"""
     parts = token.split("-")
     while len(parts) > 1 and not _named_part(parts[-1]):
         parts.pop()
@@ -181,10 +178,13 @@ def _squash(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
-def names(text: str) -> list[str]:
+def names(text: str, translated: bool = False) -> list[str]:
+    """The named things of ``text``; of a ``translated`` one, the names inside its compounds
+    ("CLIP-Bildencoder" names CLIP; "Aufgaben-Prompts" and "KI-Modelle" name nothing)."""
     found = []
     for match in NAME.finditer(text):
         token = match.group(0).rstrip(".")
+        token = name_core(token) if translated else token
         if _is_name(token):
             found.append(token)
     return found
@@ -193,9 +193,11 @@ def names(text: str) -> list[str]:
 # -- claims and the paper ------------------------------------------------------------
 
 
-def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url", "evidence")) -> list[Claim]:
+def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url", "evidence"),
+           translated: bool = False) -> list[Claim]:
     """The checkable claims of each summary field, once each per field, in order. A number keeps
-    the names stated in its sentence: "85.1% on ScienceQA" is checked as 85.1% near ScienceQA."""
+    the names stated in its sentence: "85.1% on ScienceQA" is checked as 85.1% near ScienceQA.
+    A ``translated`` summary's names are those inside its compounds (see names)."""
     from .text import split_sentences
 
     found: list[Claim] = []
@@ -205,16 +207,17 @@ def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_
         text = " ".join(value) if isinstance(value, list) else str(value)
         seen: set[str] = set()
         for sentence in split_sentences(text):
-            stated = names(sentence)  # with the named parts of a compound (A100-80GB-GPU: A100, 80GB, GPU)
-            context = tuple(dict.fromkeys([*stated, *(p for n in stated if "-" in n
-                                                      for p in n.split("-") if _named_part(p) and len(p) > 1)]))
+            stated = names(sentence, translated)
+            if translated:  # a compound stands for the words around a figure: A100-80GB-GPU is A100, 80GB, GPU
+                stated += [part for name in stated if "-" in name for part in name.split("-") if _is_name(part)]
+            context = tuple(dict.fromkeys(stated))
             for written, kind, number in numbers(sentence):
                 if kind == "plain" and float(number).is_integer() and number < 10:
                     continue  # "two stages", "3 tasks": too common to check
                 if written not in seen:
                     seen.add(written)
                     found.append(Claim(name, written, "number", context))
-        for token in names(text):
+        for token in names(text, translated):
             if token not in seen:
                 seen.add(token)
                 found.append(Claim(name, token, "name"))
@@ -273,7 +276,7 @@ class PaperSource:
         found = [(page, [offset for seen, offset in index.get(key, []) if _number_matches(kind, value, {seen})])
                  for page, index in enumerate(self._numbers)]
         found = [(page, offsets) for page, offsets in found if offsets]
-        anchors = [found for found in map(self._found_name, near) if found]
+        anchors = [_squash(name) for name in near if self.page_of_name(name) is not None]
         if not anchors or not found:
             return found[0][0] if found else None
         for page, offsets in found:
@@ -285,19 +288,7 @@ class PaperSource:
         return None
 
     def page_of_name(self, token: str) -> int | None:
-        """The first page with the name, compared squashed; a compound's name alone will do (see name_core)."""
-        page = self._page_of_squashed(_squash(token))
-        core = name_core(token)
-        return page if page is not None or core == token else self._page_of_squashed(_squash(core))
-
-    def _found_name(self, token: str) -> str:
-        """The squashed form of ``token`` the paper holds (the whole, or its name_core), else ""."""
-        for form in dict.fromkeys((_squash(token), _squash(name_core(token)))):
-            if self._page_of_squashed(form) is not None:
-                return form
-        return ""
-
-    def _page_of_squashed(self, wanted: str) -> int | None:
+        wanted = _squash(token)
         variants = {wanted, wanted.removesuffix("s")} if len(wanted) >= 3 else {wanted}  # LMs -> LM
         for page, text in enumerate(self._names):
             if any(v and v in text for v in variants):
@@ -323,16 +314,17 @@ UNCHECKED = ("short_name", "code_url", "evidence")  # a name, a link and the quo
 
 
 def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tuple[str, ...] = (),
-          editorial: tuple[str, ...] = ()) -> Verdict:
+          editorial: tuple[str, ...] = (), translated: bool = False) -> Verdict:
     """Look up each claim of ``fields`` in ``source``; claims listed in ``accepted`` count as found (page 0).
-    The ``editorial`` fields (the writer's opinion, per the template) are never checked."""
+    The ``editorial`` fields (the writer's opinion, per the template) are never checked; the names of a
+    ``translated`` summary are read as names() reads them."""
     accepted_keys = {_squash(a) for a in accepted}
     verdict = Verdict()
     for quote in fields.get("evidence") or []:
         claim = Claim("evidence", str(quote), "quote")
         page = 0 if _squash(claim.text) in accepted_keys else source.page_of_quote(claim.text)
         verdict.findings.append(Finding(claim, page))
-    for claim in claims(fields, (*UNCHECKED, *editorial)):
+    for claim in claims(fields, (*UNCHECKED, *editorial), translated):
         if _squash(claim.text) in accepted_keys:
             verdict.findings.append(Finding(claim, 0))
             continue

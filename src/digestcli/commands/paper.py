@@ -264,8 +264,9 @@ class PaperSteps:
         collected from a batch, whose text was extracted in an earlier run) the cached ones."""
         source = None if text.page_texts else self.session.texts.get(paper.id.versioned)
         source = source or grounding.PaperSource(paper.abstract, paper.comment, text.page_texts)
-        editorial = self.session.settings.template.editorial  # the writer's fields: opinion, not the paper's claims
-        return grounding.check(summary.fields.model_dump(), source, editorial=editorial)
+        settings = self.session.settings  # the template's editorial fields are opinion, not the paper's claims
+        return grounding.check(summary.fields.model_dump(), source, editorial=settings.template.editorial,
+                               translated=settings.translated)
 
     def notes_for(self, key: str) -> str:
         """The notes of an item being written: those under the marker of the item on disk (--force keeps

@@ -47,7 +47,7 @@ def build(session: Session, issue: str | None = None, *, style: str | None = Non
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
     items = workspace.items(name)
-    unverified = unverified_claims(items, session.texts, settings.template)
+    unverified = unverified_claims(items, session.texts, settings.template, settings.translated)
     if strict and unverified:
         return Post("", post_filename(info), unverified,
                     refused=f"--strict: {len(unverified)} item(s) state claims their paper does not support; "
