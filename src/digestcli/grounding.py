@@ -27,7 +27,8 @@ _FIGURE = rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?){_WITH_UNIT}
 # A summary in another language may write 85,1 % and 10.000 (a decimal comma, a point between thousands).
 _ENGLISH_NUM = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 _COMMA_NUM = re.compile(r"\d{1,3}(?:\.\d{3})+(?![\d.])(?:,\d+)?|\d+(?:,\d+)?")
-_ANY_FIGURE = rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d{{1,3}}(?:\.\d{{3}})+(?![\d.])(?:,\d+)?|\d+(?:[.,]\d+)?){_WITH_UNIT}"
+_ANY_FIGURE = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+(?![\d.])(?:,\d+)?|\d+(?:[.,]\d+)?)"
+               + _WITH_UNIT)
 # A claim's figure stands alone: the 4 of "GPT-4" is part of a name, and checked as one.
 NUMBER = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-){_ANY_FIGURE}", re.IGNORECASE)
 # The paper's figures include those inside names: "WikiText 103" or "GPT 3.5" in a summary is found.
@@ -117,13 +118,16 @@ def _figure_values(match: re.Match[str]) -> tuple[str, str, list[float]]:
     return written.strip(), kind, [value * scale for value in dict.fromkeys(readings)]
 
 
-def figure_readings(written: str) -> list[tuple[str, float]]:
-    """Each (kind, value) a summary's figure may stand for: in any language's number format, and a plain
-    number also as a count of thousands, millions, billions or trillions ("30 Milliarden" for 30B)."""
+def figure_readings(written: str, translated: bool = False) -> list[tuple[str, float]]:
+    """Each (kind, value) a summary's figure may stand for. In a ``translated`` summary, in either
+    number format (10.000 may be ten thousand), and a plain number also as a count of thousands,
+    millions, billions or trillions ("30 Milliarden" for 30B: the scale is a word of the language)."""
     match = NUMBER.search(written)
     if match is None:
         return []
     _, kind, values = _figure_values(match)
+    if not translated:
+        return [(kind, values[0])]
     scaled = [("n", value * scale) for value in values for scale in (1e3, 1e6, 1e9, 1e12)] if kind == "plain" else []
     return [(kind, value) for value in values] + scaled
 
@@ -329,7 +333,8 @@ def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tup
             verdict.findings.append(Finding(claim, 0))
             continue
         if claim.kind == "number":
-            pages = (source.page_of_number(kind, value, claim.context) for kind, value in figure_readings(claim.text))
+            pages = (source.page_of_number(kind, value, claim.context)
+                     for kind, value in figure_readings(claim.text, translated))
             page = next((found for found in pages if found is not None), None)
         else:
             page = source.page_of_name(claim.text)

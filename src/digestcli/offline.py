@@ -251,9 +251,9 @@ class OfflineSummarizer:
             evidence=(results if "results" in names else []) + (insights if "key_insights" in names else []),
         )
         guessed = [field_name for field_name in own if field_name not in left]
-        warnings = tuple(message for message in (
-            f"{', '.join(guessed)}: the paper's sentences sharing the field's words, a guess to check" if guessed else "",
-            f"{', '.join(left)}: no sentence of the paper fits; left for you to write" if left else "") if message)
+        warnings = ((f"{', '.join(guessed)}: the paper's sentences sharing the field's words, a guess to check",)
+                    if guessed else ()) + ((f"{', '.join(left)}: no sentence of the paper fits; left for you to write",)
+                                           if left else ())
         return Summary(fields, self.backend, self.model, "", Usage(), cached=False, warnings=warnings)
 
 

@@ -64,7 +64,8 @@ def _annotation(field: TemplateField) -> Any:
     """The type of one template field: its limits for the schema, its cleaning for the validator."""
     if field.kind == "list":
         entry = Annotated[str, StringConstraints(min_length=1, max_length=field.max_length)]
-        return Annotated[list[entry], BeforeValidator(_entries(field.max_length, field.max_items, _bullet)),  # type: ignore[valid-type]
+        tidy = BeforeValidator(_entries(field.max_length, field.max_items, _bullet))
+        return Annotated[list[entry], tidy,  # type: ignore[valid-type]
                          Field(min_length=1, max_length=field.max_items, description=field.description)]
     return Annotated[str, BeforeValidator(_within(field.max_length)),
                      Field(min_length=1, max_length=field.max_length, description=field.description)]

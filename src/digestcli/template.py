@@ -112,11 +112,12 @@ def read_template(table: dict[str, Any], path: Any) -> Template:
     """The template [template] in digest.toml at ``path`` describes; one ConfigError line naming the key."""
     unknown = sorted(set(table) - {"fields", "field"})
     if unknown:
-        raise ConfigError(f"{path}: unknown setting 'template.{unknown[0]}' (template.fields or [template.field.NAME])")
+        raise ConfigError(f"{path}: unknown setting 'template.{_in_key(unknown[0])}' "
+                          "(template.fields or [template.field.NAME])")
     defined = table.get("field", {})
     if not isinstance(defined, dict) or not all(isinstance(v, dict) for v in defined.values()):
         raise ConfigError(f"{path}: 'template.field' must hold tables like [template.field.why_it_matters]")
-    fields = {name: _field(name, spec, f"{path}: 'template.field.{name}") for name, spec in defined.items()}
+    fields = {name: _field(name, spec, f"{path}: 'template.field.{_in_key(name)}") for name, spec in defined.items()}
     listed = _listed(table, fields, path)
     chosen = tuple(fields.get(name) or BUILTIN_FIELDS[name] for name in listed)
     labels: dict[str, str] = {}
@@ -144,10 +145,11 @@ def _listed(table: dict[str, Any], fields: dict[str, TemplateField], path: Any) 
             raise ConfigError(f"{where} names {name!r} twice")
         if name not in BUILTIN_FIELDS and name not in fields:
             raise ConfigError(f"{where} names {name!r}, which is neither a built-in field "
-                              f"({', '.join(BUILTIN_FIELDS)}) nor defined under [template.field.{_shown(name)}]")
+                              f"({', '.join(BUILTIN_FIELDS)}) nor defined under [template.field.{_in_key(name)}]")
     missing = [name for name in fields if name not in listed]
     if missing:
-        raise ConfigError(f"{path}: 'template.field.{missing[0]}' is defined but not listed in template.fields")
+        raise ConfigError(f"{path}: 'template.field.{_in_key(missing[0])}' is defined but not listed in "
+                          "template.fields")
     if LEAD in listed and listed[0] != LEAD:
         raise ConfigError(f"{where} must start with {LEAD!r}: the TL;DR is the item's first paragraph")
     return listed
@@ -155,23 +157,28 @@ def _listed(table: dict[str, Any], fields: dict[str, TemplateField], path: Any) 
 
 def _field(name: str, spec: dict[str, Any], where: str) -> TemplateField:
     """[template.field.NAME]: a built-in field retold (label, description, limits), or a new one."""
-    if not _NAME.fullmatch(name) or name in _RESERVED or name.startswith("model_"):
-        raise ConfigError(f"{where}' is not a usable field name: lower-case letters, digits and _ "
-                          f"(at most 40), not {', '.join(sorted(MACHINERY))} or notes")
+    if name in _RESERVED or name.startswith("model_"):
+        raise ConfigError(f"{where}' is not a usable field name: digest uses {_quoted(name)} itself")
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"{where}' is not a usable field name: a lower-case letter, then lower-case letters, "
+                          "digits and _ (at most 40 in all)")
     for key, value in spec.items():
         expected = _FIELD_KEYS.get(key)
         if expected is None:
             raise ConfigError(f"{where}.{key}' is not a setting of a field ({', '.join(_FIELD_KEYS)})")
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(f"{where}.{key}' must be {'true or false' if expected is bool else 'a ' + expected.__name__}")
+            wanted = "true or false" if expected is bool else f"a {expected.__name__}"
+            raise ConfigError(f"{where}.{key}' must be {wanted}")
         if key in _LIMITS and not _LIMITS[key][0] <= value <= _LIMITS[key][1]:
             raise ConfigError(f"{where}.{key}' must be from {_LIMITS[key][0]} to {_LIMITS[key][1]}, got {value}")
     builtin = BUILTIN_FIELDS.get(name)
     kind = spec.get("kind", builtin.kind if builtin else "text")
     if kind not in KINDS:
-        raise ConfigError(f"{where}.kind' must be text or list, got {_shown(kind)!r}")
+        raise ConfigError(f"{where}.kind' must be text or list, got {_quoted(kind)}")
     if builtin and kind != builtin.kind:
         raise ConfigError(f"{where}.kind' cannot change: {name} is a built-in {builtin.kind} field")
+    if kind == "text" and "max_items" in spec:
+        raise ConfigError(f"{where}.max_items' is for a list field; a text has max_length only")
     label = _label(spec, builtin, where)
     description = " ".join(str(spec.get("description", "")).split())
     if not builtin and not description:
@@ -199,17 +206,24 @@ def _label(spec: dict[str, Any], builtin: TemplateField | None, where: str) -> s
     label = spec["label"]
     if label != label.strip() or not label or re.search(r"[\x00-\x1f\x7f*]|:$", label) or len(label) > MAX_LABEL_CHARS:
         raise ConfigError(f"{where}.label' must be one line of 1 to {MAX_LABEL_CHARS} characters without * or a "
-                          f"trailing colon, got {_shown(label)!r}")
+                          f"trailing colon, got {_quoted(label)}")
     return label
 
 
 def read_language(value: str, where: str) -> str:
     """[llm] language: a language's name, as the prompt names it ("German", "Brazilian Portuguese")."""
     if not _LANGUAGE.fullmatch(value) or len(value) > 40:
-        raise ConfigError(f"{where} must be the name of a language, e.g. \"German\", got {_shown(value)!r}")
+        raise ConfigError(f"{where} must be the name of a language, e.g. \"German\", got {_quoted(value)}")
     return value
 
 
-def _shown(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 40 and text.isprintable() else text[:37].encode("unicode_escape").decode() + "..."
+def _in_key(name: str) -> str:
+    """A name from digest.toml as part of a key in a message: one line, short."""
+    text = name if name.isprintable() else name.encode("unicode_escape").decode()
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _quoted(value: Any) -> str:
+    """A value from digest.toml in a message: quoted, one line, short."""
+    text = repr(value)
+    return text if len(text) <= 42 else text[:39] + "..."
