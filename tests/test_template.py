@@ -155,6 +155,19 @@ def test_relabelled_built_in_fields_round_trip_through_the_body() -> None:
     assert parts["notes"] == "meine Notizen"
 
 
+def test_a_custom_field_the_model_misses_twice_is_asked_for_then_filled_from_the_paper(workspace, fake_arxiv,
+                                                                                      fake_openai):
+    configure(workspace)  # the fake server answers the default fields only
+
+    added = digest("add", MEZO.id)
+
+    requests = fake_openai.chat_requests()
+    assert added.exit_code == 0 and len(requests) == 2
+    assert "only these fields: why_it_matters, caveats." in requests[1]["messages"][-1]["content"]
+    assert item_meta(workspace, "issue-1", MEZO.id)["provenance"]["extractive_fields"] == ["why_it_matters", "caveats"]
+    assert "**Why it matters:** " in body_of(workspace)
+
+
 # -- the styles -------------------------------------------------------------------------------
 
 
