@@ -282,6 +282,7 @@ def _label_lines(template: Template) -> tuple[re.Pattern[str], dict[str, Templat
     alternatives = "|".join(re.sub(r"['’]", "['’]", re.escape(label)) for label in written)
     return re.compile(rf"^\*\*({alternatives}):\*\*[ \t]*", re.I | re.M), labelled
 
+
 # -- front-matter values ---------------------------------------------------------------------
 
 # The front-matter fields digest reads (items and _issue.md), and what each must hold. Other fields are kept as
