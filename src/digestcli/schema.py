@@ -35,12 +35,20 @@ def _within(limit: int) -> Callable[[Any], Any]:
 
 
 def _entries(limit: int, count: int, tidy: Callable[[str], str]) -> Callable[[Any], Any]:
-    """A list's entries tidied, blank ones dropped, each within ``limit`` and at most ``count`` of them."""
+    """A list's entries tidied, blank ones and repeats dropped (a small model may list one insight four
+    times), each within ``limit`` and at most ``count`` of them."""
     def clean(value: Any) -> Any:
         if not isinstance(value, list):
             return value
-        tidied = [tidy(v) if isinstance(v, str) else v for v in value]
-        return [cut_at_word(v, limit) if isinstance(v, str) else v for v in tidied if v != ""][:count]
+        kept, seen = [], set()
+        for entry in value:
+            entry = tidy(entry) if isinstance(entry, str) else entry
+            key = " ".join(entry.lower().split()) if isinstance(entry, str) else None
+            if entry == "" or key is not None and key in seen:
+                continue
+            seen.add(key)
+            kept.append(cut_at_word(entry, limit) if isinstance(entry, str) else entry)
+        return kept[:count]
     return clean
 
 
