@@ -98,7 +98,7 @@ def test_a_server_that_ignores_the_limits_gets_its_answer_cleaned_not_refused(fa
     fake_openai.script.append(reply_json(summary_with(
         short_name=long_name, results="R " * PROSE_CHARS,
         key_insights=[f"Insight {i}." for i in range(MAX_INSIGHTS + 4)],
-        evidence=["with up to 12x memory reduction"] * (MAX_EVIDENCE + 5))))
+        evidence=[f"with up to {i}x memory reduction" for i in range(MAX_EVIDENCE + 5)])))
 
     fields = summarizer(fake_openai, tmp_path).summarize(*mezo()).fields
 
@@ -109,6 +109,17 @@ def test_a_server_that_ignores_the_limits_gets_its_answer_cleaned_not_refused(fa
     assert len(fields.results) <= PROSE_CHARS
     assert fields.key_insights == [f"Insight {i}." for i in range(MAX_INSIGHTS)]
     assert len(fields.evidence) == MAX_EVIDENCE
+
+
+def test_an_insight_or_quote_the_model_repeats_is_kept_once():
+    """A small model (Qwen2.5-Coder-1.5B on Attention Is All You Need) listed one sentence four times."""
+    sentence = "The Transformer is based entirely on attention."
+    fields, problems = validate_fields(summary_with(
+        key_insights=[sentence, f"  {sentence.upper()} ", "- " + sentence, "It trains faster."],
+        evidence=["based entirely on attention", "based  entirely on attention"]))
+    assert problems == {}
+    assert fields.key_insights == [sentence, "It trains faster."]
+    assert fields.evidence == ["based entirely on attention"]
 
 
 def test_a_blank_name_twice_is_filled_from_the_paper_with_a_note(fake_openai, tmp_path):

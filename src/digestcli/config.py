@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from . import __version__, redaction
 from .errors import ConfigError
 from .pdfread import DEFAULT_ENGINE, ENGINES
+from .template import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, Template, is_default_language, read_language, read_template
 
 CONFIG_NAME = "digest.toml"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
@@ -72,6 +73,8 @@ class Settings:
     extract_memory_mb: int = 2048  # address space of the process reading it
     tokenizer: str = "auto"  # auto (tiktoken, else estimate) | estimate
     extra_body: dict[str, Any] = field(default_factory=dict)  # [llm] extra_body: more fields of each LLM request
+    language: str = DEFAULT_LANGUAGE  # what the summaries are written in
+    template: Template = DEFAULT_TEMPLATE  # [template]: the fields of each paper's summary
     # arxiv
     arxiv_api_url: str = DEFAULT_API_URL
     arxiv_pdf_url: str = DEFAULT_PDF_URL
@@ -87,6 +90,11 @@ class Settings:
     @property
     def use_llm(self) -> bool:
         return bool(self.api_key) and not self.offline
+
+    @property
+    def translated(self) -> bool:
+        """Whether the summaries are written in another language than English ([llm] language)."""
+        return not is_default_language(self.language)
 
     @property
     def backend(self) -> str:
@@ -178,6 +186,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("llm", "max_cost"): ("max_cost", (int, float)),
     ("llm", "tokenizer"): ("tokenizer", str),
     ("llm", "extra_body"): ("extra_body", dict),
+    ("llm", "language"): ("language", str),
     ("arxiv", "api_url"): ("arxiv_api_url", str),
     ("arxiv", "pdf_url"): ("arxiv_pdf_url", str),
     ("arxiv", "api_interval"): ("arxiv_api_interval", (int, float)),
@@ -265,6 +274,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 raise ConfigError(f"{path}: every value in [topics] must be a string (a topic name)")
             values["topics"] = dict(entries)
             continue
+        if table == "template":  # the fields of the per-paper template (template.py checks them)
+            values["template"] = read_template(entries, path)
+            continue
         for key, value in entries.items():
             spec = _TOML_KEYS.get((table, key))
             if spec is None:
@@ -281,6 +293,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
                 value = _in_range(name, value, f"{path}: '{table}.{key}'")
             if name == "extra_body":
                 value = _extra_body(value, f"{path}: '{table}.{key}'")
+            if name == "language":
+                value = read_language(value, f"{path}: '{table}.{key}'")
             if name == "max_pdf_bytes":
                 value = int(value * 1024 * 1024)
             if name == "cache_dir":
@@ -421,6 +435,10 @@ response_format = "auto"  # auto | json_schema | json_object | text
 # jobs = 4                # summaries requested at once (digest add --jobs); default 4, 1 for a local server
 # timeout = 120           # seconds per socket read (deadline: the whole request); 900 for a local server
 # extra_body = {{ chat_template_kwargs = {{ enable_thinking = false }} }}   # more fields of each request
+# language = "English"    # the language the summaries are written in (labels: [template.field.NAME] label)
+
+# [template]              # the fields of each paper's summary, in order (see README: the per-paper template)
+# fields = ["tldr", "whats_new", "how_it_works", "key_insights", "results"]
 
 [pdf]
 engine = "{DEFAULT_ENGINE}"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)

@@ -13,16 +13,18 @@ from typing import Any
 
 from .items import Item, parse_body
 from .sanitize import safe_url, without_controls
+from .template import DEFAULT_TEMPLATE, Template
 
 FORMATS = ("json", "bibtex", "csv")
 CSV_COLUMNS = ("id", "title", "authors", "published", "section", "paper_url", "code_url", "tldr")
 
 
-def records(items: list[Item]) -> list[dict[str, Any]]:
-    """One plain record per item: its metadata and its summary fields as they are on disk now."""
+def records(items: list[Item], template: Template = DEFAULT_TEMPLATE) -> list[dict[str, Any]]:
+    """One plain record per item: its metadata and its summary fields (read under ``template``) as they
+    are on disk now."""
     out = []
     for item in items:
-        parts = parse_body(item.body)
+        parts = parse_body(item.body, template)
         out.append({
             "id": item.arxiv_id or item.url or item.key,
             "title": item.title,
@@ -33,7 +35,7 @@ def records(items: list[Item]) -> list[dict[str, Any]]:
             "paper_url": item.paper_url or item.url,
             "code_url": item.code_url,
             "doi": item.doi,
-            **{name: parts[name] for name in ("tldr", "whats_new", "how_it_works", "key_insights", "results")},
+            **{name: value for name, value in parts.items() if name != "notes"},
             "notes": parts["notes"],
         })
     return out
@@ -53,8 +55,8 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def export(items: list[Item], fmt: str) -> str:
-    rows = [{name: _inert(value) for name, value in row.items()} for row in records(items)]
+def export(items: list[Item], fmt: str, template: Template = DEFAULT_TEMPLATE) -> str:
+    rows = [{name: _inert(value) for name, value in row.items()} for row in records(items, template)]
     if fmt == "json":
         return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":

@@ -22,17 +22,23 @@ SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billio
           "trillion": 1e12}
 _UNIT = (r"%|percent(?:age points?)?|×|x\b|times\b|-?fold\b|points?\b|pp\b|pts?\b|"
          r"thousand\b|million\b|billion\b|trillion\b|[KMBT]\b")
-_FIGURE = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-           rf"(?:[ \u00a0\u202f-]?(?P<unit>{_UNIT}))?")
+_WITH_UNIT = rf"(?:[ \u00a0\u202f-]?(?P<unit>{_UNIT}))?"
+_FIGURE = rf"(?P<num>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?){_WITH_UNIT}"
+# A summary in another language may write 85,1 % and 10.000 (a decimal comma, a point between thousands).
+_ENGLISH_NUM = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+_COMMA_NUM = re.compile(r"\d{1,3}(?:\.\d{3})+(?![\d.])(?:,\d+)?|\d+(?:,\d+)?")
+_ANY_FIGURE = (r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+(?![\d.])(?:,\d+)?|\d+(?:[.,]\d+)?)"
+               + _WITH_UNIT)
 # A claim's figure stands alone: the 4 of "GPT-4" is part of a name, and checked as one.
-NUMBER = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-){_FIGURE}", re.IGNORECASE)
+NUMBER = re.compile(rf"(?<![\w.,])(?<![A-Za-z]-){_ANY_FIGURE}", re.IGNORECASE)
 # The paper's figures include those inside names: "WikiText 103" or "GPT 3.5" in a summary is found.
 PAPER_NUMBER = re.compile(rf"(?:(?<![\w.,])|(?<=[A-Za-z]-)){_FIGURE}", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 # Named things: acronyms (GLUE, MMLU), inner capitals (ScienceQA, LLaMA, MeZO), names with digits
 # (WikiText-103, SST-2, GPT-4, LLaMA-7B, A100).
 NAME = re.compile(r"(?<![\w-])(?:[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*)(?![\w-])")
-_COMMON = {"tl", "dr", "ai", "ml", "vs", "ok", "id", "us", "eg", "ie"}
+_COMMON = {"tl", "dr", "ai", "ml", "vs", "ok", "id", "us", "eg", "ie",
+           "ki", "ia"}  # AI in German, French, Spanish, Italian, Portuguese
 
 
 @dataclass(frozen=True)
@@ -93,13 +99,37 @@ def numbers(text: str, pattern: re.Pattern[str] = NUMBER) -> list[tuple[str, str
 
 
 def _figure(match: re.Match[str]) -> tuple[str, str, float]:
+    written, kind, values = _figure_values(match)
+    return written, kind, values[0]
+
+
+def _figure_values(match: re.Match[str]) -> tuple[str, str, list[float]]:
+    """(as written, kind, every value it may mean): the English reading first, then the one with a
+    decimal comma where that differs (1,000 is a thousand, or one; 85,1 is 85.1)."""
     unit = match.group("unit") or ""
     if unit in ("K", "M", "B", "T", "k", "m", "b", "t") and not unit.isupper():
         unit = ""  # "5 m" or "3 b)" are not counts; only capital K/M/B/T are
     kind, scale = _unit_kind(unit)
-    value = float(match.group("num").replace(",", "")) * scale
-    written = match.group(0) if unit else match.group("num")
-    return written.strip(), kind, value
+    num = match.group("num")
+    readings = [float(num.replace(",", ""))] if _ENGLISH_NUM.fullmatch(num) else []
+    if _COMMA_NUM.fullmatch(num):
+        readings.append(float(num.replace(".", "").replace(",", ".")))
+    written = match.group(0) if unit else num
+    return written.strip(), kind, [value * scale for value in dict.fromkeys(readings)]
+
+
+def figure_readings(written: str, translated: bool = False) -> list[tuple[str, float]]:
+    """Each (kind, value) a summary's figure may stand for. In a ``translated`` summary, in either
+    number format (10.000 may be ten thousand), and a plain number also as a count of thousands,
+    millions, billions or trillions ("30 Milliarden" for 30B: the scale is a word of the language)."""
+    match = NUMBER.search(written)
+    if match is None:
+        return []
+    _, kind, values = _figure_values(match)
+    if not translated:
+        return [(kind, values[0])]
+    scaled = [("n", value * scale) for value in values for scale in (1e3, 1e6, 1e9, 1e12)] if kind == "plain" else []
+    return [(kind, value) for value in values] + scaled
 
 
 def _key(value: float) -> str:
@@ -132,15 +162,33 @@ def _is_name(token: str) -> bool:
     return inner_capital or (has_digit and token[0].isupper())
 
 
+def _named_part(part: str) -> bool:
+    """A part of a hyphenated token that names something: a capital inside (LLaMA, QA) or a digit (4, 7B)."""
+    return any(c.isupper() for c in part[1:]) or any(c.isdigit() for c in part)
+
+
+def name_core(token: str) -> str:
+    """The name in a hyphenated token, without the words after it: "CLIP-Bildencoder" -> "CLIP",
+    "KI-Modelle" -> "KI", "GPT-4" as it is. Other languages attach their own words to a name this
+    way; in a translated summary the name is the claim. (In English "RoBERTa-large" is a name.)"""
+    parts = token.split("-")
+    while len(parts) > 1 and not _named_part(parts[-1]):
+        parts.pop()
+    return "-".join(parts)
+
+
 def _squash(text: str) -> str:
     """Lower case, letters and digits only: 'WikiText-103' == 'wikitext 103' == 'Wikitext103'."""
     return re.sub(r"[^0-9a-z]+", "", text.lower())
 
 
-def names(text: str) -> list[str]:
+def names(text: str, translated: bool = False) -> list[str]:
+    """The named things of ``text``; of a ``translated`` one, the names inside its compounds
+    ("CLIP-Bildencoder" names CLIP; "Aufgaben-Prompts" and "KI-Modelle" name nothing)."""
     found = []
     for match in NAME.finditer(text):
         token = match.group(0).rstrip(".")
+        token = name_core(token) if translated else token
         if _is_name(token):
             found.append(token)
     return found
@@ -149,9 +197,11 @@ def names(text: str) -> list[str]:
 # -- claims and the paper ------------------------------------------------------------
 
 
-def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url", "evidence")) -> list[Claim]:
+def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_url", "evidence"),
+           translated: bool = False) -> list[Claim]:
     """The checkable claims of each summary field, once each per field, in order. A number keeps
-    the names stated in its sentence: "85.1% on ScienceQA" is checked as 85.1% near ScienceQA."""
+    the names stated in its sentence: "85.1% on ScienceQA" is checked as 85.1% near ScienceQA.
+    A ``translated`` summary's names are those inside its compounds (see names)."""
     from .text import split_sentences
 
     found: list[Claim] = []
@@ -161,14 +211,17 @@ def claims(fields: dict[str, Any], skip: tuple[str, ...] = ("short_name", "code_
         text = " ".join(value) if isinstance(value, list) else str(value)
         seen: set[str] = set()
         for sentence in split_sentences(text):
-            context = tuple(dict.fromkeys(names(sentence)))
+            stated = names(sentence, translated)
+            if translated:  # a compound stands for the words around a figure: A100-80GB-GPU is A100, 80GB, GPU
+                stated += [part for name in stated if "-" in name for part in name.split("-") if _is_name(part)]
+            context = tuple(dict.fromkeys(stated))
             for written, kind, number in numbers(sentence):
                 if kind == "plain" and float(number).is_integer() and number < 10:
                     continue  # "two stages", "3 tasks": too common to check
                 if written not in seen:
                     seen.add(written)
                     found.append(Claim(name, written, "number", context))
-        for token in names(text):
+        for token in names(text, translated):
             if token not in seen:
                 seen.add(token)
                 found.append(Claim(name, token, "name"))
@@ -261,21 +314,28 @@ def _dehyphenate(text: str) -> str:
     return re.sub(r"(\w)-\n(\w)", r"\1\2", text)
 
 
-def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tuple[str, ...] = ()) -> Verdict:
-    """Look up each claim of ``fields`` in ``source``; claims listed in ``accepted`` count as found (page 0)."""
+UNCHECKED = ("short_name", "code_url", "evidence")  # a name, a link and the quotes (checked as quotes)
+
+
+def check(fields: dict[str, Any], source: PaperSource, accepted: list[str] | tuple[str, ...] = (),
+          editorial: tuple[str, ...] = (), translated: bool = False) -> Verdict:
+    """Look up each claim of ``fields`` in ``source``; claims listed in ``accepted`` count as found (page 0).
+    The ``editorial`` fields (the writer's opinion, per the template) are never checked; the names of a
+    ``translated`` summary are read as names() reads them."""
     accepted_keys = {_squash(a) for a in accepted}
     verdict = Verdict()
     for quote in fields.get("evidence") or []:
         claim = Claim("evidence", str(quote), "quote")
         page = 0 if _squash(claim.text) in accepted_keys else source.page_of_quote(claim.text)
         verdict.findings.append(Finding(claim, page))
-    for claim in claims(fields):
+    for claim in claims(fields, (*UNCHECKED, *editorial), translated):
         if _squash(claim.text) in accepted_keys:
             verdict.findings.append(Finding(claim, 0))
             continue
         if claim.kind == "number":
-            (_, kind, value), = numbers(claim.text)
-            page = source.page_of_number(kind, value, claim.context)
+            pages = (source.page_of_number(kind, value, claim.context)
+                     for kind, value in figure_readings(claim.text, translated))
+            page = next((found for found in pages if found is not None), None)
         else:
             page = source.page_of_name(claim.text)
         verdict.findings.append(Finding(claim, page))

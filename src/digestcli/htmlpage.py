@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .items import LABELS, Item
+from .items import Item
 from .models import IssueInfo
 from .render import RenderItem, order_items, reading_minutes
 from .safe_markdown import clean_source, to_html, to_inline_html
 from .sanitize import safe_url
+from .template import DEFAULT_TEMPLATE, Template
 
 TEMPLATES = {"html": "issue.html.j2", "email": "issue.email.html.j2", "text": "issue.txt.j2"}
 _PATH = re.compile(r"/?[A-Za-z0-9._~%-]+(?:/[A-Za-z0-9._~%-]+)*/?")  # a plain path, no scheme, no "..":
@@ -112,17 +113,6 @@ def _figure(item: Item, figure_base: str | None) -> PageFigure | None:
     return PageFigure(src, alt or name, name)
 
 
-def _summary_fields(entry: RenderItem) -> list[tuple[str, str, Any]]:
-    """(label, kind, value) of each summary field, in the order the styles show them. A RenderItem that
-    carries its own list of fields (configurable templates) is read as it is."""
-    own = getattr(entry, "fields", None)
-    if own:
-        return [(f.label, f.kind, f.value) for f in own]
-    return [("", "text", entry.tldr), (LABELS["whats_new"], "text", entry.whats_new),
-            (LABELS["how_it_works"], "text", entry.how_it_works), (LABELS["key_insights"], "list", entry.key_insights),
-            (LABELS["results"], "text", entry.results)]
-
-
 def _page_field(label: str, kind: str, value: Any) -> PageField | None:
     from html import escape
 
@@ -148,17 +138,19 @@ def _authors(names: list[str]) -> str:
     return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
 
 
-def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str | None) -> list[PageSection]:
-    """The issue's items as the pages show them: by section in build's order, each with its fields as
-    inert HTML, an anchor for the table of contents, its reading time and its figure."""
+def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str | None,
+                  template: Template = DEFAULT_TEMPLATE) -> list[PageSection]:
+    """The issue's items as the pages show them: by section in build's order, each with the fields of
+    ``template`` as inert HTML (the lead first, without a label), an anchor for the table of contents,
+    its reading time and its figure."""
     from slugify import slugify
 
     used: set[str] = set()
     shown = []
-    for section in order_items(items, sections):
+    for section in order_items(items, sections, None, template):
         page = PageSection(section.name)
         for entry, item in zip(section.items, section.source_items):
-            fields = [f for f in (_page_field(*spec) for spec in _summary_fields(entry)) if f is not None]
+            fields = [f for f in (_page_field(f.label, f.kind, f.value) for f in entry.fields) if f is not None]
             anchor = slugify(item.title, max_length=60) or slugify(item.key) or "item"
             while anchor in used:
                 anchor += "-2"
@@ -216,13 +208,13 @@ def _environment(workspace: Path | None) -> Any:
 
 def render_page(issue: IssueInfo, items: list[Item], *, kind: str, newsletter: str, sections: tuple[str, ...],
                 figure_base: str | None, image: str = "", description: str = "",
-                workspace: Path | None = None) -> str:
+                workspace: Path | None = None, template: Template = DEFAULT_TEMPLATE) -> str:
     """The issue as ``kind`` ("html": a standalone page, "email": the HTML of an email before its styles are
     inlined, "text": the plain-text part), figures under ``figure_base`` (None: none) and ``image`` (a URL
     the caller checked) on top. A workspace's templates/<name> replaces the packaged one."""
     from jinja2 import TemplateError, TemplateNotFound
 
-    shown = page_sections(items, sections, figure_base)
+    shown = page_sections(items, sections, figure_base, template)
     entries = [entry for section in shown for entry in section.items]
     intro = clean_source(issue.intro)
     words = " ".join([intro] + [" ".join(f.source) if isinstance(f.source, list) else f.source

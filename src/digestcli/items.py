@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,12 @@ from .front_matter import FLAG, NUMBER, TEXT, TEXTS, WHOLE, validate
 from .files import sha256_hex
 from .models import IssueInfo
 from .sanitize import without_comments, without_controls
+from .template import BUILTIN_FIELDS, DEFAULT_TEMPLATE, LEAD, Template, TemplateField
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .models import Paper, PaperText, Summary
-    from .schema import SummaryFields
 
 ISSUE_FILE = "_issue.md"
 ISSUE_INTRO_PROMPT = "<!-- The intro paragraph of this issue: write it here. -->"
@@ -135,9 +138,9 @@ class Item:
         written = self._provenance.get("body_hash")
         return bool(written) and body_hash(self.body) != written
 
-    def summary_fields(self) -> dict[str, Any]:
+    def summary_fields(self, template: Template = DEFAULT_TEMPLATE) -> dict[str, Any]:
         """The summary fields of the body as a person may have edited it, notes excluded."""
-        return {k: v for k, v in parse_body(self.body).items() if k != "notes"}
+        return {k: v for k, v in parse_body(self.body, template).items() if k != "notes"}
 
     def with_meta(self, **changes: Any) -> Item:
         """The item with front-matter fields set (None removes one); the body is kept byte for byte."""
@@ -193,33 +196,27 @@ class Figure:
 
 # -- the body ---------------------------------------------------------------------------------
 
-LABELS = {
-    "whats_new": "What's new",
-    "how_it_works": "How it works",
-    "key_insights": "Key insights",
-    "results": "Results",
-}
+# Each field of the template is written under its label (template.py) as **Label:**, a list one "- " line an
+# entry; the TL;DR (the lead) comes first, unlabelled.
 LINK_PROMPT = "<!-- What is this link about? Write it here. -->"
 NOTES_MARKER = "<!-- Your notes go below this line; digest publishes them verbatim and never rewrites them. -->"
 # Only digest writes the marker, on a line of its own, and every fetched or generated text it writes
 # into a body has its HTML comments removed first (format_body): no paper, page or model can forge it.
 _NOTES_LINE = re.compile(rf"^[ \t]*{re.escape(NOTES_MARKER)}[ \t\r]*$", re.M)  # an editor may indent it
-_LABEL_LINE = re.compile(r"^\*\*(What['’]s new|How it works|Key insights|Results):\*\*[ \t]*", re.I | re.M)
 
 
-def format_body(fields: SummaryFields, notes: str = "") -> str:
-    """An item body: the summary fields (fetched or generated text, comments removed), the notes
-    marker, then the person's notes verbatim."""
-    f = {name: _outside(getattr(fields, name)) for name in ("tldr", "whats_new", "how_it_works", "results")}
-    insights = "\n".join(f"- {_outside(insight)}" for insight in fields.key_insights)
-    generated = (
-        f"{f['tldr']}\n\n"
-        f"**{LABELS['whats_new']}:** {f['whats_new']}\n\n"
-        f"**{LABELS['how_it_works']}:** {f['how_it_works']}\n\n"
-        f"**{LABELS['key_insights']}:**\n{insights}\n\n"
-        f"**{LABELS['results']}:** {f['results']}"
-    )
-    return _with_notes(generated, notes)
+def format_body(fields: BaseModel, notes: str = "", template: Template = DEFAULT_TEMPLATE) -> str:
+    """An item body: the fields of ``template`` each under its label (fetched or generated text,
+    comments removed), the notes marker, then the person's notes verbatim."""
+    parts = []
+    for field in template.fields:
+        value = getattr(fields, field.name)
+        if field.kind == "list":
+            entries = "\n".join(f"- {_outside(entry)}" for entry in value)
+            parts.append(f"**{field.label}:**\n{entries}")
+        else:
+            parts.append(f"**{field.label}:** {_outside(value)}" if field.label else _outside(value))
+    return _with_notes("\n\n".join(parts), notes)
 
 
 def format_link_body(description: str, notes: str = "") -> str:
@@ -246,25 +243,44 @@ def split_notes(body: str) -> tuple[str, str]:
     return body[: match.start()], body[match.end():].strip("\n")
 
 
-def parse_body(body: str) -> dict[str, Any]:
-    """Fields of an item body as a person may have edited it; unknown text stays with its field."""
+def parse_body(body: str, template: Template = DEFAULT_TEMPLATE) -> dict[str, Any]:
+    """Fields of an item body as a person may have edited it, in the template's order: the lead
+    (tldr) first, then each field under its label, then any built-in field the template no longer
+    has but the body does; unknown text stays with its field."""
     body, notes = split_notes(body)
-    parts: dict[str, Any] = {"tldr": "", "whats_new": "", "how_it_works": "", "key_insights": [], "results": ""}
-    matches = list(_LABEL_LINE.finditer(body))
-    parts["tldr"] = body[: matches[0].start()].strip() if matches else body.strip()
-    names = {label.lower(): name for name, label in LABELS.items()}
+    label_line, labelled = _label_lines(template)
+    parts: dict[str, Any] = {LEAD: "", **{f.name: [] if f.kind == "list" else "" for f in template.fields}}
+    matches = list(label_line.finditer(body))
+    parts[LEAD] = body[: matches[0].start()].strip() if matches else body.strip()
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(body)
-        name = names[match.group(1).lower().replace("’", "'")]
+        field = labelled[_folded(match.group(1))]
         value = body[match.end() : end].strip()
-        if name == "key_insights":
+        if field.kind == "list":
             lines = [line.strip() for line in value.splitlines() if line.strip()]
             bullets = [line[2:].strip() for line in lines if line[:2] in ("- ", "* ")]
-            parts[name] = bullets if bullets and len(bullets) == len(lines) else ([value] if value else [])
+            parts[field.name] = bullets if bullets and len(bullets) == len(lines) else ([value] if value else [])
         else:
-            parts[name] = value
+            parts[field.name] = value
     parts["notes"] = notes
     return parts
+
+
+def _folded(label: str) -> str:
+    return label.casefold().replace("’", "'")
+
+
+@lru_cache(maxsize=16)
+def _label_lines(template: Template) -> tuple[re.Pattern[str], dict[str, TemplateField]]:
+    """The line that starts a labelled field (any case, either apostrophe), and the field of each label:
+    the template's, then the built-in ones it dropped (items written before still read back)."""
+    labelled: dict[str, TemplateField] = {}
+    for field in (*template.fields, *BUILTIN_FIELDS.values()):
+        if field.label:
+            labelled.setdefault(_folded(field.label), field)
+    written = sorted({field.label for field in labelled.values()}, key=len, reverse=True)
+    alternatives = "|".join(re.sub(r"['’]", "['’]", re.escape(label)) for label in written)
+    return re.compile(rf"^\*\*({alternatives}):\*\*[ \t]*", re.I | re.M), labelled
 
 
 # -- front-matter values ---------------------------------------------------------------------
@@ -341,11 +357,12 @@ class Provenance:
 
 
 def paper_item(paper: Paper, text: PaperText, summary: Summary, code_url: str, notes: str,
-               made: Provenance, *, section: str = "", title: str = "", quote: str = "") -> Item:
-    """A paper's item: arXiv's metadata, the summary as an editable body, the notes kept below the
-    marker, and how it was made. ``title`` is the author's own heading for it."""
+               made: Provenance, *, section: str = "", title: str = "", quote: str = "",
+               template: Template = DEFAULT_TEMPLATE) -> Item:
+    """A paper's item: arXiv's metadata, the summary (of ``template``'s fields) as an editable body,
+    the notes kept below the marker, and how it was made. ``title`` is the author's own heading for it."""
     fields = summary.fields
-    body = format_body(fields, notes)
+    body = format_body(fields, notes, template)
     provenance: dict[str, Any] = {
         "backend": summary.backend,
         "model": summary.model,

@@ -1,7 +1,7 @@
 """The OpenAI-compatible LLM backend: any server the openai SDK reaches (OpenAI, vLLM, Ollama,
 llama.cpp, LM Studio).
 
-Asks for structured output under the schema of SummaryFields (falling back to JSON mode, then plain
+Asks for structured output under the schema of the template's fields (falling back to JSON mode, then plain
 text, only when the server refuses the format), repairs an invalid answer once and then field by
 field, fits a paper the server's context window refused into a smaller one, and caches every
 completed response by a hash of all that changes it, so a rerun spends zero tokens. It never prints,
@@ -25,11 +25,13 @@ from .models import Context, Paper, PaperText, Summary, Usage
 from .pdftext import EXTRACTOR_VERSION
 from .prompts import Prompts, build_messages
 from .redaction import redact_value, remember
-from .schema import SummaryFields
-from .summarize import FIELD_NAMES, OPTIONAL_FIELDS, Request, extract_json_object, prepare_request, \
+from .summarize import OPTIONAL_FIELDS, Request, extract_json_object, field_names, prepare_request, \
     salvage_fields, summary_json_schema, validate_fields
+from .template import Template
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .config import Settings
 
 SUMMARY_SCHEMA_VERSION = "2"  # 2: evidence quotes
@@ -85,6 +87,7 @@ class LLMSummarizer:
         self.input_budget = input_budget  # lowered for the rest of the run when a paper did not fit
         self.base_url = base_url
         self.prompts = prompts
+        self.template = prompts.template  # the fields asked for, and validated
         self.counter = counter
         self.max_output_tokens = max_output_tokens
         self.extra_body = dict(extra_body or {})
@@ -200,17 +203,18 @@ class LLMSummarizer:
         hit = self.cache.get(key)
         if hit is None:
             return None
-        fields, _ = validate_fields(hit.get("fields", {}), clean=False)
+        fields, _ = validate_fields(hit.get("fields", {}), clean=False, template=self.template)
         if fields is None:
             return None
+        names = field_names(self.template)
         return Summary(fields, self.backend, self.model, self.prompts.hash, _cached_usage(hit.get("usage")),
-                       cached=True, filled=tuple(name for name in hit.get("filled") or () if name in FIELD_NAMES))
+                       cached=True, filled=tuple(name for name in hit.get("filled") or () if name in names))
 
-    def _keep(self, paper: Paper, messages: list[dict[str, str]], key: str, fields: SummaryFields,
+    def _keep(self, paper: Paper, messages: list[dict[str, str]], key: str, fields: BaseModel,
               usage: Usage, filled: tuple[str, ...] = (), told: tuple[str, ...] = ()) -> Summary:
         """Cache a completed answer (before any item is written: a crash after this pays nothing twice)."""
         # The answer was redacted as it arrived; cleaning the prose must not have rebuilt a key from pieces.
-        fields, _ = validate_fields(redact_value(fields.model_dump()), clean=False)
+        fields, _ = validate_fields(redact_value(fields.model_dump()), clean=False, template=self.template)
         if fields is None:
             raise LLMError(f"{paper.id}: model returned invalid output (a field held the API key)")
         sent_tokens = self._tokens(messages)
@@ -235,13 +239,13 @@ class LLMSummarizer:
                        warnings=tuple(warnings), filled=filled)
 
     def _complete(self, messages: list[dict[str, str]], paper: Paper, text: PaperText | None,
-                  first: Reply | None = None) -> tuple[SummaryFields, Usage, tuple[str, ...]]:
+                  first: Reply | None = None) -> tuple[BaseModel, Usage, tuple[str, ...]]:
         """Validated fields of the answer, after one repair request if it needs one, and then field by
         field (see summarize.salvage_fields). Also the usage and the fields filled without the model."""
         reply = first if first is not None else self._call(messages, self.max_output_tokens, paper)
         cut_off = reply.finish_reason == "length"
         data = extract_json_object(reply.content) or {}
-        fields, problems = validate_fields(data)
+        fields, problems = validate_fields(data, template=self.template)
         if fields is not None and not cut_off:
             return fields, reply.usage, ()
         failed, repair = _repair_request(self.prompts, data, problems, cut_off)
@@ -251,12 +255,12 @@ class LLMSummarizer:
         usage = reply.usage + second.usage
         patch = extract_json_object(second.content) or {}
         merged = {**data, **{k: v for k, v in patch.items() if k in failed}}
-        fields, problems = validate_fields(merged)
+        fields, problems = validate_fields(merged, template=self.template)
         if cut_off and second.finish_reason == "length" and (fields is None or not patch):
             raise LLMError(f"{paper.id}: answer cut off by the length limit twice; raise max_output_tokens")
         if fields is not None:
             return fields, usage, ()
-        fields, filled = salvage_fields(merged, problems, _extractive(paper, text))
+        fields, filled = salvage_fields(merged, problems, _extractive(paper, text, self.template), self.template)
         if fields is None:
             names = ", ".join(sorted(problems)) or "unknown"
             raise LLMError(f"{paper.id}: model returned invalid output twice (fields: {names})")
@@ -271,7 +275,7 @@ class LLMSummarizer:
         if accepted.temperature:
             params["temperature"] = 0
         if accepted.step != "text":
-            params["response_format"] = _response_format(accepted.step, accepted.schema_limits)
+            params["response_format"] = _response_format(accepted.step, accepted.schema_limits, self.template)
             params["seed"] = 0
         return params
 
@@ -316,11 +320,11 @@ class LLMSummarizer:
         return read_completion(decode_completion(raw.content, self.server), self.server)
 
 
-def _response_format(step: str, limits: bool) -> dict[str, Any]:
+def _response_format(step: str, limits: bool, template: Template) -> dict[str, Any]:
     if step == "json_object":
         return {"type": "json_object"}
-    return {"type": "json_schema",
-            "json_schema": {"name": "paper_summary", "strict": True, "schema": summary_json_schema(limits=limits)}}
+    schema = summary_json_schema(template, limits=limits)
+    return {"type": "json_schema", "json_schema": {"name": "paper_summary", "strict": True, "schema": schema}}
 
 
 def _repair_request(prompts: Prompts, data: dict[str, Any], problems: dict[str, str],
@@ -328,11 +332,12 @@ def _repair_request(prompts: Prompts, data: dict[str, Any], problems: dict[str, 
     """The fields an answer must send again, and the request that asks for them."""
     # Missing optional fields are asked for only when the whole answer is being redone anyway.
     redo = cut_off or not data
-    failed = [name for name in FIELD_NAMES
+    names = field_names(prompts.template)
+    failed = [name for name in names
               if name in problems or (name not in data and (redo or name not in OPTIONAL_FIELDS))]
     if cut_off and not failed:
-        failed = list(FIELD_NAMES)
-    failed = [name for name in failed if name in FIELD_NAMES] or list(FIELD_NAMES)
+        failed = list(names)
+    failed = [name for name in failed if name in names] or list(names)
     return failed, prompts.render("repair.md.j2", fields=failed, problems=problems, cut_off=cut_off)
 
 
@@ -341,11 +346,11 @@ def _cached_usage(counts: Any) -> Usage:
     return Usage(**{name: counts[name] for name in Usage.__dataclass_fields__ if isinstance(counts.get(name), int)})
 
 
-def _extractive(paper: Paper, text: PaperText | None) -> SummaryFields:
+def _extractive(paper: Paper, text: PaperText | None, template: Template) -> BaseModel:
     """The offline extractive summary's fields: what a field the model failed twice is filled with."""
     from .offline import OfflineSummarizer
 
-    return OfflineSummarizer().summarize(paper, text or PaperText((), 0, "abstract")).fields
+    return OfflineSummarizer(template).summarize(paper, text or PaperText((), 0, "abstract")).fields
 
 
 def rank_by_topic(summarizer: "LLMSummarizer", topic: str, items: list[tuple[str, str]]) -> list[int]:

@@ -6,8 +6,9 @@ with the title, and by where they stand; no sentence is used twice, and none
 that cites other work, holds a caption, or is more symbols than words.
 A chosen sentence is changed only to read in the third person ("We propose"
 -> "The authors propose") and to lose a leading connective ("However,"); its
-evidence quote stays verbatim, so the grounding check finds it in the paper.
-Deterministic and pure: no network, no I/O.
+evidence quote stays verbatim, so the grounding check finds it in the paper. A field of the writer's own
+gets the sentences that share its label's and description's words, or a note that it is left to write.
+The text stays in the paper's language whatever [llm] language says. Deterministic and pure: no network, no I/O.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from .linekinds import math_share
 from .models import Context, Paper, PaperText, Summary, Usage
 from .pdfclean import prose_text
 from .summarize import Request
+from .template import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, Template, TemplateField, is_default_language
 from .text import split_sentences
 
 TLDR_WORDS = 50  # a TL;DR a reader takes in at a glance
 TITLE_CHARS = 300  # the longest real titles are near 250 characters; the name is looked for in this much
 SHORT_NAME_CHARS = 80  # what SummaryFields.short_name allows
 NOT_STATED = "Not stated in the text available offline."
+LEFT_TO_WRITE = "Left for you to write: the offline summarizer found no sentence of the paper for this field."
 
 _PROPOSAL = re.compile(r"\b(?:we (?:propose|introduce|present|develop|design|describe|release|build|create|study|"
                        r"investigate|explore|analy[sz]e|show)|this (?:paper|work|study)|in this (?:paper|work)|"
@@ -166,15 +169,22 @@ def _short_name(title: str, abstract: str) -> str:
 
 
 def make(settings: Any, counter: Any, prompts: Any) -> OfflineSummarizer:
-    return OfflineSummarizer()
+    return OfflineSummarizer(settings.template, settings.language)
 
 
 class OfflineSummarizer:
-    """The Summarizer (see summarize.py) that needs no server. Deterministic: every field is made
-    of the paper's own sentences. Pays for nothing, so it caches nothing."""
+    """The Summarizer (see summarize.py) that needs no server. Deterministic: every field of
+    ``template`` is made of the paper's own sentences. Pays for nothing, so it caches nothing."""
 
     backend = "offline"
     model = "extractive-v2"
+
+    def __init__(self, template: Template = DEFAULT_TEMPLATE, language: str = DEFAULT_LANGUAGE) -> None:
+        self.template = template
+        # Said once per run (the session shows it): sentences copied from a paper keep its language.
+        self.notice = "" if is_default_language(language) else (
+            f"the offline summarizer copies the paper's own sentences: its summaries stay in the paper's "
+            f"language, not {language} ([llm] language needs an LLM)")
 
     def request(self, paper: Paper, text: PaperText) -> Request:
         return Request(paper, text, None, [], 0)
@@ -192,7 +202,7 @@ class OfflineSummarizer:
         pass
 
     def summarize(self, paper: Paper, text: PaperText, context: Context | None = None) -> Summary:
-        from .schema import SummaryFields
+        from .schema import summary_model
 
         name = short_name(paper)
         abstract = [s for s in sentences(prose_text(paper.abstract)) if usable(s)]  # cleaned as the PDF's prose is
@@ -220,17 +230,53 @@ class OfflineSummarizer:
             return [_RESTATE_IT.sub(lambda _: f"{named} ", third_person(s)) if named else third_person(s)
                     for s in sentences]
 
-        fields = SummaryFields(
+        builtin: dict[str, Any] = {
+            "tldr": " ".join(told(tldr)) or paper.title,
+            "whats_new": " ".join(told(whats_new)) or NOT_STATED,
+            "how_it_works": " ".join(told(how)) or NOT_STATED,
+            "key_insights": told(insights) or [NOT_STATED],
+            "results": " ".join(told(results)) or NOT_STATED,
+        }
+        names = self.template.names
+        pool = introduction + method + body["results"] + body["conclusion"]
+        own = {field.name: told(_guess(picker, pool, field)) for field in self.template.fields if not field.builtin}
+        left = [field_name for field_name, chosen in own.items() if not chosen]
+        values = {**builtin, **{field.name: _joined(own[field.name], field) for field in self.template.fields
+                                if not field.builtin}}
+        fields = summary_model(self.template)(
             short_name=name,
-            tldr=" ".join(told(tldr)) or paper.title,
-            whats_new=" ".join(told(whats_new)) or NOT_STATED,
-            how_it_works=" ".join(told(how)) or NOT_STATED,
-            key_insights=told(insights) or [NOT_STATED],
-            results=" ".join(told(results)) or NOT_STATED,
+            **{field_name: values[field_name] for field_name in names},
             code_url=text.code_links[0] if text.code_links else None,
-            evidence=results + insights,  # verbatim: the grounding check finds them in the paper
+            # verbatim: the grounding check finds them in the paper
+            evidence=(results if "results" in names else []) + (insights if "key_insights" in names else []),
         )
-        return Summary(fields, self.backend, self.model, "", Usage(), cached=False)
+        guessed = [field_name for field_name in own if field_name not in left]
+        warnings = ((f"{', '.join(guessed)}: the paper's sentences sharing the field's words, a guess to check",)
+                    if guessed else ()) + ((f"{', '.join(left)}: no sentence of the paper fits; left for you to write",)
+                                           if left else ())
+        return Summary(fields, self.backend, self.model, "", Usage(), cached=False, warnings=warnings)
+
+
+_PROMPT_WORDS = set("one two three four short sentence sentences line lines why what how who which paper authors "
+                    "list item items practitioner reader readers should would write summary".split())
+
+
+def _guess(picker: _Picker, pool: list[str], field: TemplateField) -> list[str]:
+    """The sentences a field of the writer's own most likely wants: those that share a word of its
+    name, label or description ("Limitations" finds "A limitation of our method is ..."); none when
+    no sentence does."""
+    words = _content_words(f"{field.name.replace('_', ' ')} {field.label} {field.description}") - _PROMPT_WORDS
+    stems = sorted({word[:7] if len(word) > 7 else word.removesuffix("s") for word in words if len(word) > 3})
+    if not stems:
+        return []
+    cue = re.compile(rf"\b(?:{'|'.join(re.escape(stem) for stem in stems)})\w*", re.I)
+    return picker.pick(pool, cue, 3 if field.kind == "list" else 2)
+
+
+def _joined(chosen: list[str], field: TemplateField) -> Any:
+    if field.kind == "list":
+        return chosen or [LEFT_TO_WRITE]
+    return " ".join(chosen) or LEFT_TO_WRITE
 
 
 def _method_sections(text: PaperText, name: str) -> list[str]:

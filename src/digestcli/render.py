@@ -17,8 +17,19 @@ from .errors import ConfigError
 from .items import Item, parse_body
 from .models import IssueInfo
 from .sanitize import inline_text, plain_value, safe_url
+from .template import DEFAULT_TEMPLATE, LEAD, Template
 
 WORDS_PER_MINUTE = 200
+
+
+@dataclass(frozen=True)
+class RenderField:
+    """One summary field as a style shows it: under its label ("" for the lead), a text or a list."""
+
+    name: str
+    label: str
+    kind: str
+    value: Any  # str, or list[str] for a list
 
 
 @dataclass
@@ -51,6 +62,8 @@ class RenderItem:
     figure_url: str = ""  # the paper's figure, where the blog serves it ("" when the item has none)
     figure_alt: str = ""  # its caption, made safe for an HTML attribute
     figure_caption: str = ""  # "Figure N from <em>Title</em>", as HTML digest made safe
+    fields: list[RenderField] = field(default_factory=list)  # the summary's fields, in the template's order
+    values: dict[str, Any] = field(default_factory=dict)  # the same by name, for a workspace's own templates
 
 
 _LINKS = {"repository": ("👉", "Code"), "video": ("📹", "Watch"), "article": ("📝", "Read"), "link": ("🔗", "Link")}
@@ -130,12 +143,18 @@ def _figure_parts(item: Item, assets_url: str | None) -> dict[str, str]:
             "figure_caption": Own(f"{named} from <em>{escape(plain_value(item.title), quote=True)}</em>")}
 
 
-def to_render_item(item: Item, assets_url: str | None = None) -> RenderItem:
-    """An item's values for the templates, its figure served under ``assets_url`` (None: no figure),
-    as they are: the template environment makes every printed
+def to_render_item(item: Item, assets_url: str | None = None, template: Template = DEFAULT_TEMPLATE) -> RenderItem:
+    """An item's values for the templates, its fields read under ``template``, its figure served under
+    ``assets_url`` (None: no figure), as they are: the template environment makes every printed
     value inert (see ``_finalize``) except digest's own, marked ``Own``: URLs that passed
     ``safe_url``, the link's emoji, label and stars, and the author's notes, which are theirs."""
-    parts = parse_body(item.body)
+    parts = parse_body(item.body, template)
+    values = {name: value for name, value in parts.items() if name != "notes"}
+    shown = [RenderField(name, spec.label, spec.kind, value) for name, value in values.items()
+             if (spec := template.field(name)) is not None]
+    # The short styles show the lead: the TL;DR, or the first text field of a template without one.
+    lead = parts[LEAD] if LEAD in template.names else parts[LEAD] or next(
+        (f.value for f in shown if f.kind == "text" and f.value), "")
     kind = _LINKS.get(item.kind, _LINKS["link"])
     return RenderItem(
         key=item.key,
@@ -143,11 +162,11 @@ def to_render_item(item: Item, assets_url: str | None = None) -> RenderItem:
         short_name=plain_value(item.short_name or item.title),
         paper_url=Own(safe_url(item.paper_url)),
         code_url=Own(safe_url(item.code_url)),
-        tldr=parts["tldr"],
-        whats_new=parts["whats_new"],
-        how_it_works=parts["how_it_works"],
-        key_insights=list(parts["key_insights"]),
-        results=parts["results"],
+        tldr=lead,
+        whats_new=parts.get("whats_new", ""),
+        how_it_works=parts.get("how_it_works", ""),
+        key_insights=list(parts.get("key_insights", [])),
+        results=parts.get("results", ""),
         notes=Own(parts["notes"]),
         meta=item.meta,  # for a workspace's own templates
         quote=item.quote,
@@ -161,7 +180,9 @@ def to_render_item(item: Item, assets_url: str | None = None) -> RenderItem:
         topic=topic_of(item),
         starred=item.starred,
         abstract=item.abstract,
-        first_sentence=_first_sentence(parts["tldr"]),
+        first_sentence=_first_sentence(lead),
+        fields=shown,
+        values=values,
         **_figure_parts(item, assets_url),
     )
 
@@ -180,7 +201,8 @@ def _finalize(value: Any) -> Any:
     return inline_text("" if value is None else str(value))
 
 
-def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str | None = None) -> list[RenderSection]:
+def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str | None = None,
+                template: Template = DEFAULT_TEMPLATE) -> list[RenderSection]:
     """Group by section (configured order first, then others by name); within one, by order/created/key."""
     rank = {name: index for index, name in enumerate(sections)}
     groups: dict[str, list[Item]] = {}
@@ -194,7 +216,7 @@ def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str | 
     sections = []
     for name in names:
         ordered = sorted(groups[name], key=item_key)
-        sections.append(RenderSection(name, [to_render_item(i, assets_url) for i in ordered], ordered))
+        sections.append(RenderSection(name, [to_render_item(i, assets_url, template) for i in ordered], ordered))
     return sections
 
 
@@ -221,12 +243,14 @@ def reading_minutes(markdown: str) -> int:
 def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[str, ...], layout: str,
                  default_description: str, image: str, sections: tuple[str, ...],
                  workspace: Path | None = None, style: str = "newsletter",
-                 topics: dict[str, str] | None = None, assets_url: str | None = None) -> str:
-    """The issue's post in ``style``, its figures served under ``assets_url`` (None: no figures)."""
+                 topics: dict[str, str] | None = None, assets_url: str | None = None,
+                 template: Template = DEFAULT_TEMPLATE) -> str:
+    """The issue's post in ``style``, its items' fields read under ``template``, its figures served under
+    ``assets_url`` (None: no figures)."""
     import yaml
     from jinja2 import TemplateError
 
-    grouped = order_items(items, sections, assets_url)
+    grouped = order_items(items, sections, assets_url, template)
     for section in grouped:
         for entry, source in zip(section.items, section.source_items):
             entry.topic = topic_of(source, topics)
@@ -266,14 +290,16 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
 
 
 def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[str, ...],
-                     workspace: Path | None = None, style: str = "bookmarks", assets_url: str | None = None) -> str:
+                     workspace: Path | None = None, style: str = "bookmarks", assets_url: str | None = None,
+                     template: Template = DEFAULT_TEMPLATE) -> str:
     """One page of every item of every issue: by year (newest first), then title; figures served
     under ``assets_url`` (None: no figures)."""
     import yaml
     from jinja2 import TemplateError
 
     unique = {item.key: item for item in items}  # a paper kept in two issues is one bookmark
-    entries = sorted((to_render_item(i, assets_url) for i in unique.values()), key=lambda e: (e.title.lower(), e.key))
+    entries = sorted((to_render_item(i, assets_url, template) for i in unique.values()),
+                     key=lambda e: (e.title.lower(), e.key))
     for entry in entries:
         entry.anchor = _anchor(unique[entry.key])
     years: dict[str, list[RenderItem]] = {}

@@ -1,27 +1,21 @@
 """The per-paper template as a pydantic model: what the LLM must return, and what the offline backend fills.
 
-Its limits are the contract with the server: summarize.summary_json_schema sends exactly these, so
-a server that enforces the schema answers within them. What can be cleaned (a name or list too
-long, bullets, blank items) is cleaned here, never rejected. Kept apart from models.py so that
-commands that never validate a summary (build, list, show) never import pydantic.
+Built from the template's definition (template.py), so the model's limits, the JSON schema
+summarize.summary_json_schema sends and the validation are one list: a server that enforces the
+schema answers within them. What can be cleaned (a name or list too long, bullets, blank items) is
+cleaned here, never rejected. Kept apart from models.py so that commands that never validate a
+summary (build, list, show) never import pydantic.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, Callable
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, create_model
 
-SHORT_NAME_CHARS = 80
-PROSE_CHARS = 2000  # a field the prompt asks 1-4 sentences of; the cap stops a small model that loops
-ITEM_CHARS = 500  # one insight, one quote
-MAX_INSIGHTS = 8
-MAX_EVIDENCE = 16
-
-# No "pattern" keyword (it would say "not blank" as "\S"): llama.cpp's grammar converter drops
-# minLength/maxLength from a string that has one, demands ^...$ anchors, and lets its "." emit a bare quote.
-Prose = Annotated[str, Field(min_length=1, max_length=PROSE_CHARS)]
-Item = Annotated[str, StringConstraints(min_length=1, max_length=ITEM_CHARS)]
+from .template import (DEFAULT_TEMPLATE, ITEM_CHARS, MAX_EVIDENCE, MAX_INSIGHTS, PROSE_CHARS,  # noqa: F401
+                       SHORT_NAME_CHARS, Template, TemplateField)
 
 
 def cut_at_word(text: str, limit: int) -> str:
@@ -34,51 +28,79 @@ def cut_at_word(text: str, limit: int) -> str:
     return head.rstrip(" ,;:-") + "…"
 
 
-class SummaryFields(BaseModel):
-    """What the LLM must return; also what the offline backend produces."""
+def _within(limit: int) -> Callable[[Any], Any]:
+    def clean(value: Any) -> Any:
+        return cut_at_word(value.strip(), limit) if isinstance(value, str) else value
+    return clean
 
-    short_name: str = Field(min_length=1, max_length=SHORT_NAME_CHARS,
-                            description="Short name of the method or paper, e.g. 'MeZO'")
-    tldr: Prose = Field(description="Two or three sentences: what the paper does and why it matters")
-    whats_new: Prose = Field(description="The new idea or contribution")
-    how_it_works: Prose = Field(description="How the method works, concretely")
-    key_insights: list[Item] = Field(min_length=1, max_length=MAX_INSIGHTS,
-                                     description="Key insights, one sentence each")
-    results: Prose = Field(description="Main results with the paper's own numbers")
-    code_url: str | None = Field(default=None, description="Code repository URL stated in the paper, or null")
-    evidence: list[Item] = Field(default_factory=list, max_length=MAX_EVIDENCE,
-                                 description="Short verbatim quotes from the paper backing the figures and names "
-                                             "in results and key_insights")
 
-    @field_validator("short_name", mode="before")
-    @classmethod
-    def _name_within_limit(cls, value: Any) -> Any:
-        return cut_at_word(value.strip(), SHORT_NAME_CHARS) if isinstance(value, str) else value
-
-    @field_validator("tldr", "whats_new", "how_it_works", "results", mode="before")
-    @classmethod
-    def _prose_within_limit(cls, value: Any) -> Any:
-        return cut_at_word(value.strip(), PROSE_CHARS) if isinstance(value, str) else value
-
-    @field_validator("key_insights", mode="before")
-    @classmethod
-    def _insights(cls, value: Any) -> Any:
+def _entries(limit: int, count: int, tidy: Callable[[str], str]) -> Callable[[Any], Any]:
+    """A list's entries tidied, blank ones and repeats dropped (a small model may list one insight four
+    times), each within ``limit`` and at most ``count`` of them."""
+    def clean(value: Any) -> Any:
         if not isinstance(value, list):
             return value
-        cleaned = [v.strip().lstrip("-*• ").strip() if isinstance(v, str) else v for v in value]
-        return [cut_at_word(v, ITEM_CHARS) if isinstance(v, str) else v for v in cleaned if v != ""][:MAX_INSIGHTS]
+        kept, seen = [], set()
+        for entry in value:
+            entry = tidy(entry) if isinstance(entry, str) else entry
+            key = " ".join(entry.lower().split()) if isinstance(entry, str) else None
+            if entry == "" or key is not None and key in seen:
+                continue
+            seen.add(key)
+            kept.append(cut_at_word(entry, limit) if isinstance(entry, str) else entry)
+        return kept[:count]
+    return clean
 
-    @field_validator("evidence", mode="before")
-    @classmethod
-    def _quotes(cls, value: Any) -> Any:
-        if not isinstance(value, list):
-            return value
-        joined = [" ".join(v.split()) if isinstance(v, str) else v for v in value]
-        return [cut_at_word(v, ITEM_CHARS) if isinstance(v, str) else v for v in joined if v != ""][:MAX_EVIDENCE]
 
-    @field_validator("code_url")
-    @classmethod
-    def _http_only(cls, value: str | None) -> str | None:
-        if value and not value.strip().lower().startswith(("http://", "https://")):
-            return None
-        return value.strip() if value else None
+def _bullet(text: str) -> str:
+    return text.strip().lstrip("-*• ").strip()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _http_only(value: str | None) -> str | None:
+    if value and not value.strip().lower().startswith(("http://", "https://")):
+        return None
+    return value.strip() if value else None
+
+
+# No "pattern" keyword (it would say "not blank" as "\S"): llama.cpp's grammar converter drops
+# minLength/maxLength from a string that has one, demands ^...$ anchors, and lets its "." emit a bare quote.
+def _annotation(field: TemplateField) -> Any:
+    """The type of one template field: its limits for the schema, its cleaning for the validator."""
+    if field.kind == "list":
+        entry = Annotated[str, StringConstraints(min_length=1, max_length=field.max_length)]
+        tidy = BeforeValidator(_entries(field.max_length, field.max_items, _bullet))
+        return Annotated[list[entry], tidy,  # type: ignore[valid-type]
+                         Field(min_length=1, max_length=field.max_items, description=field.description)]
+    return Annotated[str, BeforeValidator(_within(field.max_length)),
+                     Field(min_length=1, max_length=field.max_length, description=field.description)]
+
+
+_QUOTE = Annotated[str, StringConstraints(min_length=1, max_length=ITEM_CHARS)]
+
+
+@lru_cache(maxsize=16)
+def summary_model(template: Template = DEFAULT_TEMPLATE) -> type[BaseModel]:
+    """The model of a summary under ``template``: the short name, the template's fields in order, the
+    code URL and the evidence quotes (the machinery every template has)."""
+    fields: dict[str, Any] = {
+        "short_name": (Annotated[str, BeforeValidator(_within(SHORT_NAME_CHARS)),
+                                 Field(min_length=1, max_length=SHORT_NAME_CHARS,
+                                       description="Short name of the method or paper, e.g. 'MeZO'")], ...),
+        **{field.name: (_annotation(field), ...) for field in template.fields},
+        "code_url": (Annotated[str | None, AfterValidator(_http_only)],
+                     Field(default=None, description="Code repository URL stated in the paper, or null")),
+        "evidence": (Annotated[list[_QUOTE], BeforeValidator(_entries(ITEM_CHARS, MAX_EVIDENCE, _one_line))],
+                     Field(default_factory=list, max_length=MAX_EVIDENCE,
+                           description="Short verbatim quotes from the paper backing the figures and names in "
+                                       "results and key_insights")),
+    }
+    model: type[BaseModel] = create_model("SummaryFields", __doc__="What the LLM must return; also what the "
+                                          "offline backend produces.", **fields)
+    return model
+
+
+SummaryFields = summary_model(DEFAULT_TEMPLATE)

@@ -19,12 +19,15 @@ from pydantic import ValidationError
 from .budget import TokenCounter, select_context
 from .models import Context, Paper, PaperText, Summary
 from .prompts import Prompts, build_messages
-from .schema import SummaryFields
+from .schema import SummaryFields, summary_model
+from .template import DEFAULT_TEMPLATE, Template
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .config import Settings
 
-FIELD_NAMES = tuple(SummaryFields.model_fields)
+FIELD_NAMES = tuple(SummaryFields.model_fields)  # under the default template; field_names(template) for any
 OPTIONAL_FIELDS = ("evidence",)  # an answer without them is still a summary
 REQUIRED_FIELDS = tuple(name for name, spec in SummaryFields.model_fields.items() if spec.is_required())
 MIN_CONTEXT_TOKENS = 200  # the least of the paper sent, whatever the prompt costs
@@ -85,11 +88,21 @@ def prepare_request(prompts: Prompts, counter: TokenCounter, budget: int, paper:
                    context.tokens + overhead)
 
 
-def summary_json_schema(*, limits: bool = True) -> dict[str, Any]:
-    """The JSON schema of SummaryFields as servers enforce it: every field required (nullable where the
-    model allows null), nothing else allowed, and, with ``limits``, each length and count the model
-    checks. Only keywords that both OpenAI's strict mode and llama.cpp's grammar converter read."""
-    source = SummaryFields.model_json_schema()
+def field_names(template: Template = DEFAULT_TEMPLATE) -> tuple[str, ...]:
+    """Every field of a summary under ``template``, the machinery (short_name, code_url, evidence) included."""
+    return tuple(summary_model(template).model_fields)
+
+
+def required_fields(template: Template = DEFAULT_TEMPLATE) -> tuple[str, ...]:
+    return tuple(name for name, spec in summary_model(template).model_fields.items() if spec.is_required())
+
+
+def summary_json_schema(template: Template = DEFAULT_TEMPLATE, *, limits: bool = True) -> dict[str, Any]:
+    """The JSON schema of the template's summary model as servers enforce it: every field required
+    (nullable where the model allows null), nothing else allowed, and, with ``limits``, each length
+    and count the model checks. Only keywords that both OpenAI's strict mode and llama.cpp's grammar
+    converter read."""
+    source = summary_model(template).model_json_schema()
     properties = {name: _portable(spec, limits) for name, spec in source["properties"].items()}
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
@@ -132,26 +145,25 @@ def extract_json_object(content: str) -> dict[str, Any] | None:
     return None
 
 
-PROSE_FIELDS = ("tldr", "whats_new", "how_it_works", "results")
-
-
-def validate_fields(data: dict[str, Any], *, clean: bool = True) -> tuple[SummaryFields | None, dict[str, str]]:
-    """Validated fields, or the problems per field name. A model's prose is cleaned as the paper's
-    is (no citation, stamp, control byte or glyph salad survives into an item); a cached answer
-    was cleaned before it was cached."""
+def validate_fields(data: dict[str, Any], *, clean: bool = True,
+                    template: Template = DEFAULT_TEMPLATE) -> tuple[BaseModel | None, dict[str, str]]:
+    """Validated fields of ``template``, or the problems per field name. A model's prose is cleaned as
+    the paper's is (no citation, stamp, control byte or glyph salad survives into an item); a cached
+    answer was cleaned before it was cached."""
     from .pdfclean import prose_text
 
-    known = {k: v for k, v in data.items() if k in FIELD_NAMES}
-    if isinstance(known.get("key_insights"), str):
-        known["key_insights"] = [line for line in known["key_insights"].splitlines() if line.strip()]
-    for name in PROSE_FIELDS if clean else ():
-        if isinstance(known.get(name), str):
-            known[name] = prose_text(known[name], marks=False)
-    if clean and isinstance(known.get("key_insights"), list):
-        known["key_insights"] = [prose_text(v, marks=False) if isinstance(v, str) else v
-                                 for v in known["key_insights"]]
+    model = summary_model(template)
+    known = {k: v for k, v in data.items() if k in model.model_fields}
+    for field in template.fields:
+        value = known.get(field.name)
+        if field.kind == "list" and isinstance(value, str):  # one entry a line
+            known[field.name] = value = [line for line in value.splitlines() if line.strip()]
+        if clean and isinstance(value, str):
+            known[field.name] = prose_text(value, marks=False)
+        elif clean and isinstance(value, list):
+            known[field.name] = [prose_text(v, marks=False) if isinstance(v, str) else v for v in value]
     try:
-        return SummaryFields.model_validate(known), {}
+        return model.model_validate(known), {}
     except ValidationError as error:
         problems: dict[str, str] = {}
         for detail in error.errors():
@@ -160,17 +172,18 @@ def validate_fields(data: dict[str, Any], *, clean: bool = True) -> tuple[Summar
         return None, problems
 
 
-def salvage_fields(data: dict[str, Any], problems: dict[str, str],
-                   fallback: SummaryFields) -> tuple[SummaryFields | None, tuple[str, ...]]:
+def salvage_fields(data: dict[str, Any], problems: dict[str, str], fallback: BaseModel,
+                   template: Template = DEFAULT_TEMPLATE) -> tuple[BaseModel | None, tuple[str, ...]]:
     """An answer whose fields ``problems`` still fail after its repair, field by field: a failed field
-    with a default (code_url, evidence) gets it, a failed required one the ``fallback``'s value.
-    Returns the fields and the names taken from the fallback; no fields when none of the required
-    ones came from the answer (then it is no summary at all)."""
-    failed = {name for name in FIELD_NAMES if name in problems or (name in REQUIRED_FIELDS and name not in data)}
-    filled = tuple(name for name in REQUIRED_FIELDS if name in failed)
-    if len(filled) == len(REQUIRED_FIELDS):
+    with a default (code_url, evidence) gets it, a failed required one the ``fallback``'s value (a
+    summary under the same ``template``). Returns the fields and the names taken from the fallback;
+    no fields when none of the required ones came from the answer (then it is no summary at all)."""
+    names, required = field_names(template), required_fields(template)
+    failed = {name for name in names if name in problems or (name in required and name not in data)}
+    filled = tuple(name for name in required if name in failed)
+    if len(filled) == len(required):
         return None, filled
-    kept = {name: value for name, value in data.items() if name in FIELD_NAMES and name not in failed}
+    kept = {name: value for name, value in data.items() if name in names and name not in failed}
     kept.update({name: getattr(fallback, name) for name in filled})
-    fields, _ = validate_fields(kept)
+    fields, _ = validate_fields(kept, template=template)
     return fields, filled if fields is not None else ()

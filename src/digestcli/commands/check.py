@@ -13,6 +13,7 @@ from ..errors import DigestError
 from ..grounding import Verdict, check as check_fields, still_unverified
 from ..ids import parse_many
 from ..items import Item
+from ..template import DEFAULT_TEMPLATE, Template
 from ..textcache import TextCache
 from .session import Session
 
@@ -41,20 +42,24 @@ class CheckResult:
         return sum(1 for c in self.checked if c.verdict.unverified)
 
 
-def item_verdict(item: Item, texts: TextCache) -> Verdict | None:
-    """The item's verdict against its paper's kept text, or None when no run has kept it."""
+def item_verdict(item: Item, texts: TextCache, template: Template = DEFAULT_TEMPLATE,
+                 translated: bool = False) -> Verdict | None:
+    """The item's verdict against its paper's kept text, or None when no run has kept it; the
+    template's editorial fields are not checked, a ``translated`` summary's names as grounding reads them."""
     source = texts.get(item.source_id)
     if source is None:
         return None
-    return check_fields({**item.summary_fields(), "evidence": item.evidence}, source, item.accepted_claims)
+    return check_fields({**item.summary_fields(template), "evidence": item.evidence}, source, item.accepted_claims,
+                        editorial=template.editorial, translated=translated)
 
 
-def unverified_claims(items: list[Item], texts: TextCache) -> dict[str, list[str]]:
+def unverified_claims(items: list[Item], texts: TextCache, template: Template = DEFAULT_TEMPLATE,
+                      translated: bool = False) -> dict[str, list[str]]:
     """Item key -> its claims not found in the paper: checked again when the paper's text is kept,
     else as recorded when the item was added."""
     found: dict[str, list[str]] = {}
     for item in items:
-        verdict = item_verdict(item, texts)
+        verdict = item_verdict(item, texts, template, translated)
         listed = ([f"{c.field}: {c.text}" for c in verdict.unverified] if verdict is not None
                   else still_unverified(item.recorded_unverified, item.accepted_claims))
         if listed:
@@ -84,12 +89,12 @@ def check(session: Session, issue: str | None = None) -> CheckResult:
     name = issue or session.settings.current_issue
     session.workspace.load_issue(name)
     items = session.workspace.items(name)
-    texts = session.texts
-    verdicts = {item.key: item_verdict(item, texts) for item in items}
+    texts, template, translated = session.texts, session.settings.template, session.settings.translated
+    verdicts = {item.key: item_verdict(item, texts, template, translated) for item in items}
     missing = [item for item in items if verdicts[item.key] is None]
     if missing:  # download and extract those papers once, then check them
         fetch_texts(session, [item.arxiv_id or item.key for item in missing])
-        verdicts.update({item.key: item_verdict(item, texts) for item in missing})
+        verdicts.update({item.key: item_verdict(item, texts, template, translated) for item in missing})
     result = CheckResult(name)
     for item in items:
         verdict = verdicts[item.key]

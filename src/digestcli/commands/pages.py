@@ -51,7 +51,7 @@ def build_page(session: Session, issue: str | None = None, *, fmt: str, strict: 
     info = workspace.load_issue(name)
     items = workspace.items(name)
     stem = post_filename(info).removesuffix(".md")
-    unverified = unverified_claims(items, session.texts)
+    unverified = unverified_claims(items, session.texts, settings.template, settings.translated)
     if strict and unverified:
         return Page("", f"{stem}.html", unverified,
                     refused=f"--strict: {len(unverified)} item(s) state claims their paper does not support; "
@@ -62,7 +62,7 @@ def build_page(session: Session, issue: str | None = None, *, fmt: str, strict: 
     image = public_url(info.image or settings.image, settings.site_url if fmt == "email" else "",
                        absolute=fmt == "email")
     common = dict(newsletter=settings.title, sections=settings.sections, figure_base=figure_base, image=image,
-                  description=settings.description, workspace=workspace.root)
+                  description=settings.description, workspace=workspace.root, template=settings.template)
     html = redact(render_page(info, items, kind=fmt, **common))
     beside_page = figure_base is not None and fmt == "html" and to_folder and not figure_base.startswith(("/", "http"))
     assets = _figure_files(session, items) if beside_page else []  # linked relative to the page: copied with it

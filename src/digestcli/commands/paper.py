@@ -208,7 +208,8 @@ class PaperSteps:
                 # --force regenerates the summary; the notes under the marker belong to the user.
                 existing = self._existing(paper.id.filename)
                 item = items.paper_item(paper, text, summary, code_url, self._notes(existing), made,
-                                        section=options.section, title=options.title, quote=options.quote)
+                                        section=options.section, title=options.title, quote=options.quote,
+                                        template=self.session.settings.template)
                 item = item.with_figure(self._figure(paper, item.key, existing))
                 self._backup(item.key, backup)
                 path = workspace.write_item(self.issue, item)
@@ -263,7 +264,9 @@ class PaperSteps:
         collected from a batch, whose text was extracted in an earlier run) the cached ones."""
         source = None if text.page_texts else self.session.texts.get(paper.id.versioned)
         source = source or grounding.PaperSource(paper.abstract, paper.comment, text.page_texts)
-        return grounding.check(summary.fields.model_dump(), source)
+        settings = self.session.settings  # the template's editorial fields are opinion, not the paper's claims
+        return grounding.check(summary.fields.model_dump(), source, editorial=settings.template.editorial,
+                               translated=settings.translated)
 
     def notes_for(self, key: str) -> str:
         """The notes of an item being written: those under the marker of the item on disk (--force keeps

@@ -41,12 +41,13 @@ def build(session: Session, issue: str | None = None, *, style: str | None = Non
     if style == BOOKMARKS:
         everything = [i for name in workspace.list_issues() for i in workspace.items(name)]
         text = render_bookmarks(everything, title=f"{settings.title}: bookmarks", layout=settings.layout,
-                                tags=settings.tags, workspace=workspace.root, assets_url=assets_url)
+                                tags=settings.tags, workspace=workspace.root, assets_url=assets_url,
+                                template=settings.template)
         return Post(redact(text), "bookmarks.md", assets=_figure_files(session, everything) if shown else [])
     name = issue or settings.current_issue
     info = workspace.load_issue(name)
     items = workspace.items(name)
-    unverified = unverified_claims(items, session.texts)
+    unverified = unverified_claims(items, session.texts, settings.template, settings.translated)
     if strict and unverified:
         return Post("", post_filename(info), unverified,
                     refused=f"--strict: {len(unverified)} item(s) state claims their paper does not support; "
@@ -54,7 +55,7 @@ def build(session: Session, issue: str | None = None, *, style: str | None = Non
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
                         sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics,
-                        assets_url=assets_url)
+                        assets_url=assets_url, template=settings.template)
     # Items are redacted when written; this also covers one written by an older digest.
     return Post(redact(text), post_filename(info), unverified,
                 assets=_figure_files(session, items) if shown else [])
@@ -97,4 +98,4 @@ def export(session: Session, issue: str | None = None, fmt: str = "json") -> str
     session.workspace.load_issue(name)
     items = session.workspace.items(name)
     ordered = [i for section in order_items(items, session.settings.sections) for i in section.source_items]
-    return redact(export_items(ordered, fmt))  # an item from an older digest may hold the key
+    return redact(export_items(ordered, fmt, session.settings.template))  # an item from an older digest may hold the key

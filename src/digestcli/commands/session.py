@@ -154,7 +154,8 @@ class Session:
     def prompts(self) -> Prompts:
         from ..prompts import load_prompts
 
-        return self._once("prompts", lambda: load_prompts(self.settings.workspace))
+        settings = self.settings
+        return self._once("prompts", lambda: load_prompts(settings.workspace, settings.template, settings.language))
 
     @property
     def summarizer(self) -> Summarizer:
@@ -163,7 +164,10 @@ class Session:
             from ..summarize import make_summarizer
 
             counter = self.counter if self.settings.use_llm else None
-            return make_summarizer(self.settings, counter, self.prompts)
+            made = make_summarizer(self.settings, counter, self.prompts)
+            if getattr(made, "notice", ""):  # e.g. the offline summarizer cannot write in [llm] language
+                self.reporter.notice(made.notice)  # type: ignore[attr-defined]
+            return made
 
         return self._once("summarizer", make, lambda summarizer: summarizer.close())
 
