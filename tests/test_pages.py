@@ -224,3 +224,23 @@ def test_a_format_that_does_not_exist_or_a_style_for_a_page_is_a_usage_error(iss
                                                                               args: list[str], flag: str) -> None:
     result = build(issue_root, monkeypatch, *args)
     assert result.exit_code == 2 and flag in result.stderr and "Traceback" not in result.output
+
+
+def test_fields_of_the_workspace_template_appear_in_the_page_the_email_and_its_text(issue_root: Path, monkeypatch,
+                                                                                      tmp_path: Path) -> None:
+    config = issue_root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[template.field.why_it_matters]\nlabel = "Why it '
+                      'matters"\ndescription = "Why a practitioner should care"\nkind = "text"\neditorial = true\n',
+                      encoding="utf-8")
+    item = issue_root / "issues" / ISSUE / "2305.17333.md"
+    text = item.read_text(encoding="utf-8")
+    marker = "\n<!-- Your notes go below"
+    item.write_text(text.replace(marker, "\n**Why it matters:** One GPU you <em>already</em> own will do.\n" + marker, 1),
+                    encoding="utf-8")
+    for fmt in ("html", "email"):
+        page = parse(build(issue_root, monkeypatch, "--format", fmt).stdout)
+        fields = [text_of(div) for div in page.iter("div") if (div.get("class") or "").startswith("field")]
+        assert fields[5] == "Why it matters: One GPU you <em>already</em> own will do.", fmt  # after Results
+    build(issue_root, monkeypatch, "--format", "email", "--out", str(tmp_path / "mail"))
+    assert "\nWhy it matters: One GPU you <em>already</em> own will do.\n" in (
+        tmp_path / "mail" / f"{STEM}.txt").read_text(encoding="utf-8")
