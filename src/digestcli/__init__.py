@@ -30,6 +30,8 @@ _API = {
     "build": "commands.publish",
     "export": "commands.publish",
     "write_post": "commands.publish",
+    "build_page": "commands.pages",
+    "write_page": "commands.pages",
     "init": "commands.issues",
     "new": "commands.issues",
     "list_issues": "commands.issues",
