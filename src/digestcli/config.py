@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from . import __version__, redaction
 from .errors import ConfigError
 from .pdfread import DEFAULT_ENGINE, ENGINES
+from .sites import SITES
 
 CONFIG_NAME = "digest.toml"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
@@ -46,6 +47,8 @@ class Settings:
     assets_url: str = "/assets/digest"  # where the blog serves them
     figure_styles: tuple[str, ...] = ("newsletter",)  # the styles whose posts show each paper's figure
     topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
+    site: str = "jekyll"  # the generator `digest build` writes for (sites.SITES)
+    site_url: str = ""  # the blog's address: the Atom feed links each issue's post under it
     # llm
     model: str = "gpt-4o-mini"
     api_key: str | None = field(default=None, repr=False)
@@ -161,6 +164,8 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("newsletter", "assets_dir"): ("assets_dir", str),
     ("newsletter", "assets_url"): ("assets_url", str),
     ("newsletter", "figure_styles"): ("figure_styles", list),
+    ("newsletter", "site"): ("site", str),
+    ("newsletter", "site_url"): ("site_url", str),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
     ("llm", "input_budget"): ("input_budget", int),
@@ -374,6 +379,8 @@ def _polite(settings: Settings) -> Settings:
         )
     if settings.pdf_engine not in ENGINES:
         raise ConfigError(f"PDF engine must be {' or '.join(repr(e) for e in ENGINES)}, got {settings.pdf_engine!r}")
+    if settings.site not in SITES:
+        raise ConfigError(f"[newsletter] site must be one of {', '.join(SITES)}, got {settings.site!r}")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
@@ -406,6 +413,8 @@ topic = ""                # what the newsletter covers; digest feed --rank order
 assets_dir = "assets/digest"   # build --out DIR copies each paper's figure here, under the blog's root
 assets_url = "/assets/digest"  # ... and links it from here (the blog serves assets_dir at this path)
 figure_styles = ["newsletter"]  # the styles whose posts show each paper's figure (build --figures: any style)
+site = "jekyll"           # digest build's default generator: jekyll | hugo | mkdocs | quarto
+site_url = ""             # the blog's address, e.g. "https://example.org/blog": build --format atom links posts under it
 
 [issue]
 current = "{current_issue}"     # where `digest add` puts items unless --issue is given
