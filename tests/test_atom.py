@@ -162,3 +162,9 @@ def test_an_unknown_format_is_a_usage_error(two_issues, monkeypatch) -> None:
 def test_a_workspace_without_items_has_no_feed(workspace: Path, monkeypatch) -> None:
     result = digest(workspace, monkeypatch)
     assert result.exit_code == 1 and "feed would be empty" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_site_url_that_is_no_web_address_is_one_line(two_issues, monkeypatch) -> None:
+    set_site_url(two_issues.root, "javascript:alert(1)")
+    result = digest(two_issues.root, monkeypatch)
+    assert result.exit_code == 1 and "site_url must be an http(s) address" in result.stderr

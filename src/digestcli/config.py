@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from . import __version__, redaction
 from .errors import ConfigError
 from .pdfread import DEFAULT_ENGINE, ENGINES
+from .sanitize import safe_url
 from .sites import SITES
 
 CONFIG_NAME = "digest.toml"
@@ -381,6 +382,8 @@ def _polite(settings: Settings) -> Settings:
         raise ConfigError(f"PDF engine must be {' or '.join(repr(e) for e in ENGINES)}, got {settings.pdf_engine!r}")
     if settings.site not in SITES:
         raise ConfigError(f"[newsletter] site must be one of {', '.join(SITES)}, got {settings.site!r}")
+    if settings.site_url and not safe_url(settings.site_url):
+        raise ConfigError(f"[newsletter] site_url must be an http(s) address, got {settings.site_url[:80]!r}")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
