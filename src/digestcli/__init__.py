@@ -30,6 +30,7 @@ _API = {
     "build": "commands.publish",
     "export": "commands.publish",
     "write_post": "commands.publish",
+    "atom_feed": "commands.atom",
     "init": "commands.issues",
     "new": "commands.issues",
     "list_issues": "commands.issues",
