@@ -32,6 +32,7 @@ _API = {
     "write_post": "commands.publish",
     "build_page": "commands.pages",
     "write_page": "commands.pages",
+    "atom_feed": "commands.atom",
     "init": "commands.issues",
     "new": "commands.issues",
     "list_issues": "commands.issues",

@@ -163,6 +163,19 @@ def _print_plan(report: Any, session: Any, batch: bool) -> None:
     echo_err(f"digest: dry run: {message}; nothing was written")
 
 
+def _build(issue: Optional[str], *, style: Optional[str], strict: bool, figures: Optional[bool],
+           site: Optional[str], fmt: str) -> Any:
+    from .commands.atom import atom_feed
+    from .commands.publish import build as build_post
+    from .errors import UsageError
+
+    if fmt == "atom" and issue is not None:
+        raise UsageError("the feed holds every issue: give no ISSUE with --format atom", "ISSUE")
+    if fmt == "atom":
+        return atom_feed(open_session(), style=style, site=site)
+    return build_post(open_session(), issue, style=style, strict=strict, figures=figures, site=site)
+
+
 @app.command()
 def build(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to render (default: the current issue).")] = None,
@@ -170,20 +183,24 @@ def build(
     style: Annotated[Optional[str], typer.Option(metavar="STYLE", help="newsletter, highlights, digest or bookmarks (all issues), or your own templates/<style>.md.j2 (default: [newsletter] style in digest.toml).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to build when an item states a number or name its paper does not contain.")] = False,
     figures: Annotated[Optional[bool], typer.Option("--figures/--no-figures", help="Show each paper's figure (default: in the styles of [newsletter] figure_styles, the newsletter style alone unless set; html and email: always).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="markdown (default), html (a standalone page; --out DIR copies its figures beside it) or email (HTML with inline styles; --out DIR writes .html, .txt and .eml).")] = "markdown",
+    site: Annotated[Optional[str], typer.Option(metavar="SITE", help="jekyll, hugo, mkdocs or quarto: that generator's file layout under --out DIR (its site root), front matter and escaping (default: [newsletter] site, else jekyll).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="markdown (default: the issue's post), html (a standalone page; --out DIR copies its figures beside it), email (HTML with inline styles; --out DIR writes .html, .txt and .eml) or atom (a feed of every issue; --out DIR writes the site's atom.xml).")] = "markdown",
 ) -> None:
-    """Render an issue as one newsletter Markdown file with Jekyll front matter, a web page or an email.
+    """Render an issue as one newsletter post with the front matter of your site generator (Jekyll
+    unless --site or [newsletter] site says otherwise), a web page or an email; or every issue as an
+    Atom feed.
 
     Example: digest build issue-3 > _posts/2026-11-23-issue-3.md
     """
     from .commands.pages import check_format
-    from .commands.publish import build as build_post
     from .errors import WorkspaceError
 
     check_format(fmt, style)
-    if fmt != "markdown":
+    if fmt in ("html", "email"):
         return _build_page(issue, out, fmt, strict, figures)
-    post = build_post(open_session(), issue, style=style, strict=strict, figures=figures)
+    post = _build(issue, style=style, strict=strict, figures=figures, site=site, fmt=fmt)
+    if post.warning:
+        echo_err(f"digest: warning: {post.warning}")
     for key, listed in post.unverified.items():
         echo_err(f"digest: {'error' if strict else 'warning'}: {key}: claims not found in the paper: {'; '.join(listed)}")
     if post.refused:

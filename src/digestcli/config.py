@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from . import __version__, redaction
 from .errors import ConfigError
 from .pdfread import DEFAULT_ENGINE, ENGINES
+from .sanitize import safe_url
+from .sites import SITES
 from .template import DEFAULT_LANGUAGE, DEFAULT_TEMPLATE, Template, is_default_language, read_language, read_template
 
 CONFIG_NAME = "digest.toml"
@@ -45,9 +47,10 @@ class Settings:
     topic: str = ""  # what the newsletter covers, for `digest feed --rank`
     assets_dir: str = "assets/digest"  # where `build --out` copies figures, under the blog's root
     assets_url: str = "/assets/digest"  # where the blog serves them
-    site_url: str = ""  # the blog's own address: makes a path in assets_url absolute (build --format email)
+    site_url: str = ""  # the blog's address: the Atom feed links posts under it; email figures need it absolute
     figure_styles: tuple[str, ...] = ("newsletter",)  # the styles whose posts show each paper's figure
     topics: dict[str, str] = field(default_factory=dict)  # arXiv category -> topic (highlights style)
+    site: str = "jekyll"  # the generator `digest build` writes for (sites.SITES)
     # llm
     model: str = "gpt-4o-mini"
     api_key: str | None = field(default=None, repr=False)
@@ -171,6 +174,7 @@ _TOML_KEYS: dict[tuple[str, str], tuple[str, type | tuple[type, ...]]] = {
     ("newsletter", "assets_url"): ("assets_url", str),
     ("newsletter", "site_url"): ("site_url", str),
     ("newsletter", "figure_styles"): ("figure_styles", list),
+    ("newsletter", "site"): ("site", str),
     ("llm", "model"): ("model", str),
     ("llm", "base_url"): ("base_url", str),
     ("llm", "input_budget"): ("input_budget", int),
@@ -390,6 +394,10 @@ def _polite(settings: Settings) -> Settings:
         )
     if settings.pdf_engine not in ENGINES:
         raise ConfigError(f"PDF engine must be {' or '.join(repr(e) for e in ENGINES)}, got {settings.pdf_engine!r}")
+    if settings.site not in SITES:
+        raise ConfigError(f"[newsletter] site must be one of {', '.join(SITES)}, got {settings.site!r}")
+    if settings.site_url and not safe_url(settings.site_url):
+        raise ConfigError(f"[newsletter] site_url must be an http(s) address, got {settings.site_url[:80]!r}")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
@@ -421,8 +429,9 @@ style = "newsletter"      # digest build's default: newsletter | highlights | di
 topic = ""                # what the newsletter covers; digest feed --rank orders new papers by it
 assets_dir = "assets/digest"   # build --out DIR copies each paper's figure here, under the blog's root
 assets_url = "/assets/digest"  # ... and links it from here (the blog serves assets_dir at this path)
-site_url = ""             # your blog's address (https://you.github.io): email links figures at site_url + assets_url
 figure_styles = ["newsletter"]  # the styles whose posts show each paper's figure (build --figures: any style)
+site = "jekyll"           # digest build's default generator: jekyll | hugo | mkdocs | quarto
+site_url = ""             # the blog's address, e.g. "https://you.github.io": the feed links posts under it, email figures too
 
 [issue]
 current = "{current_issue}"     # where `digest add` puts items unless --issue is given

@@ -127,6 +127,11 @@ class Item:
         return str(self._provenance.get("queued") or self._provenance.get("created", ""))
 
     @property
+    def created(self) -> str:
+        """When digest last wrote the item (ISO 8601, UTC; "" if not recorded): the feed's updated time."""
+        return str(self._provenance.get("created", ""))
+
+    @property
     def recorded_unverified(self) -> list[str]:
         """The claims that grounding could not find when the item was made."""
         grounding = self._provenance.get("grounding") or {}

@@ -1,4 +1,4 @@
-"""Issue -> newsletter Markdown with Jekyll front matter, via jinja2 templates.
+"""Issue -> newsletter Markdown with the front matter of its site generator, via jinja2 templates.
 
 Pure: same issue and items give byte-identical output. Never imports a
 network or LLM module. Templates ship in the package and can be overridden
@@ -17,6 +17,7 @@ from .errors import ConfigError
 from .items import Item, parse_body
 from .models import IssueInfo
 from .sanitize import inline_text, plain_value, safe_url
+from .sites import BESIDE_THE_POST, Site, front_matter, outside_text, site_named, title_slug
 from .template import DEFAULT_TEMPLATE, LEAD, Template
 
 WORDS_PER_MINUTE = 200
@@ -121,6 +122,8 @@ def figure_url(item: Item, assets_url: str) -> str:
         return ""
     if not figure.local_name:
         return safe_url(figure.file)  # the writer's own image on the web, or nothing
+    if assets_url == BESIDE_THE_POST:  # a Hugo page bundle, a Quarto post folder
+        return figure.local_name
     issue = Path(item.path).parent.name if item.path else ""
     return _image_url(f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}")
 
@@ -192,13 +195,14 @@ def _image_url(value: str) -> str:
     return safe_url(value) or (value if re.fullmatch(r"/[A-Za-z0-9._~%/-]+", value) else "")
 
 
-def _finalize(value: Any) -> Any:
+def _finalize(value: Any, site: Site = site_named("jekyll")) -> Any:
     """Every value a template prints passes here, whatever the template (a workspace's own too):
     digest's own values (``Own``) as they are, anything else, from a paper, a feed, a page, a model
-    or the front matter, made inert by ``inline_text``. There is no other way into the post."""
+    or the front matter, made inert by ``inline_text`` and in ``site``'s dialect. There is no other
+    way into the post."""
     if type(value) is Own:  # exactly digest's own: jinja's escape or Markup + str cannot pass for it
         return value
-    return inline_text("" if value is None else str(value))
+    return outside_text(site)(inline_text("" if value is None else str(value)))
 
 
 def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str | None = None,
@@ -220,14 +224,17 @@ def order_items(items: list[Item], sections: tuple[str, ...], assets_url: str | 
     return sections
 
 
-def _template(style: str, workspace: Path | None) -> Any:
+def _template(style: str, workspace: Path | None, site: Site) -> Any:
+    from functools import partial
+
     from jinja2 import Environment, FileSystemLoader, PackageLoader, ChoiceLoader, StrictUndefined, TemplateNotFound
 
     loaders = []
     if workspace is not None:
         loaders.append(FileSystemLoader(str(workspace / "templates")))
     loaders.append(PackageLoader("digestcli", "templates"))
-    environment = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined, finalize=_finalize,
+    environment = Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                              finalize=partial(_finalize, site=site),
                               keep_trailing_newline=True, trim_blocks=False, autoescape=False)
     try:
         return environment.get_template(f"{style}.md.j2")
@@ -243,10 +250,11 @@ def reading_minutes(markdown: str) -> int:
 def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[str, ...], layout: str,
                  default_description: str, image: str, sections: tuple[str, ...],
                  workspace: Path | None = None, style: str = "newsletter",
-                 topics: dict[str, str] | None = None, assets_url: str | None = None,
+                 topics: dict[str, str] | None = None, assets_url: str | None = None, site: str = "jekyll",
                  template: Template = DEFAULT_TEMPLATE) -> str:
-    """The issue's post in ``style``, its items' fields read under ``template``, its figures served under
-    ``assets_url`` (None: no figures)."""
+    """The issue's post in ``style`` for the ``site`` generator (sites.py), its items' fields read under
+    ``template``, its figures served under ``assets_url`` (None: no figures; sites.BESIDE_THE_POST:
+    beside the post)."""
     import yaml
     from jinja2 import TemplateError
 
@@ -269,10 +277,11 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
         "items": [i for section in grouped for i in section.items],
         "issue": issue,
     }
-    template = _template(style, workspace)
+    generator = site_named(site)
+    page = _template(style, workspace, generator)
     try:
         # The reading time depends on the body, and the body on nothing else.
-        body = template.render(front_matter="", **values)
+        body = page.render(front_matter="", **values)
         front = {
             "layout": layout,
             "title": issue.title,
@@ -282,7 +291,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
             "tags": tags,
             "minute": reading_minutes(body),
         }
-        text = template.render(front_matter=Own(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
+        front = front_matter(generator, front, title_slug(issue.title, issue.name))
+        text = page.render(front_matter=Own(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
                                                                   width=1000)), **values)
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
@@ -291,9 +301,9 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
 
 def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[str, ...],
                      workspace: Path | None = None, style: str = "bookmarks", assets_url: str | None = None,
-                     template: Template = DEFAULT_TEMPLATE) -> str:
+                     site: str = "jekyll", template: Template = DEFAULT_TEMPLATE) -> str:
     """One page of every item of every issue: by year (newest first), then title; figures served
-    under ``assets_url`` (None: no figures)."""
+    under ``assets_url`` (None: no figures); front matter and escaping for the ``site`` generator."""
     import yaml
     from jinja2 import TemplateError
 
@@ -306,10 +316,11 @@ def render_bookmarks(items: list[Item], *, title: str, layout: str, tags: tuple[
     for entry in entries:
         years.setdefault(entry.year or "undated", []).append(entry)
     ordered = [RenderSection(year, years[year]) for year in sorted(years, reverse=True)]
-    front = {"layout": layout, "title": title, "tags": list(tags), "items": len(entries)}
-    template = _template(style, workspace)
+    generator = site_named(site)
+    front = front_matter(generator, {"layout": layout, "title": title, "tags": list(tags), "items": len(entries)})
+    page = _template(style, workspace, generator)
     try:
-        text = template.render(front_matter=Own(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
+        text = page.render(front_matter=Own(yaml.safe_dump(front, sort_keys=False, allow_unicode=True,
                                                                   width=1000)), years=ordered, items=entries)
     except TemplateError as error:
         raise ConfigError(f"template {style}.md.j2 failed: {error}") from None
@@ -344,6 +355,6 @@ def _first_sentence(text: str) -> str:
 
 def post_filename(issue: IssueInfo) -> str:
     """Jekyll _posts name: YYYY-MM-DD-<slug>.md."""
-    from slugify import slugify
+    from .sites import post_path
 
-    return f"{issue.date}-{slugify(issue.title) or slugify(issue.name)}.md"
+    return post_path(site_named("jekyll"), issue.title, issue.name, issue.date)

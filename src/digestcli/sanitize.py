@@ -17,7 +17,9 @@ import re
 from urllib.parse import urlsplit
 
 _HTML = str.maketrans({"<": "&lt;", ">": "&gt;"})
-_BRACKETS = re.compile(r"([\[\]`])")  # links, images, footnotes need [ ]; a code span would show escapes raw
+# links, images, footnotes need [ ]; a code span would show escapes raw; a backslash of the text's own would
+# escape the escape (\\[ is a backslash and a live bracket)
+_BRACKETS = re.compile(r"([\\\[\]`])")
 _BRACES = re.compile(r"\{(?=[{%:])")  # Liquid {{ }} / {% %} and kramdown {: } / {:: }
 _BLOCK_START = re.compile(r"^(?:[#>=|+*`~-]|\d+[.)])")  # would start a heading, quote, list, fence...
 _URL_UNSAFE = re.compile(r"[\s<>\"'{}\\`^|]")
@@ -68,7 +70,7 @@ def inline_text(text: str) -> str:
 def plain_value(text: str) -> str:
     """A front-matter string: one line without tags or angle brackets (layouts may not escape it)."""
     text = re.sub(r"<[^>]*>", " ", without_controls(text)).replace("<", " ").replace(">", " ")
-    text = re.sub(r"\{(?=[{%:])", "{ ", text)  # a layout may print it; never a Liquid tag or attribute list
+    text = re.sub(r"\{(?=[{%:#])", "{ ", text)  # a layout may print it; never a Liquid/Jinja tag or attribute list
     return " ".join(text.split())
 
 

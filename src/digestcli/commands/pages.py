@@ -17,7 +17,7 @@ from .check import unverified_claims
 from .publish import Post, write_post
 from .session import Session
 
-FORMATS = ("markdown", "html", "email")
+FORMATS = ("markdown", "html", "email", "atom")  # atom: commands.atom
 
 
 @dataclass
@@ -34,7 +34,7 @@ def check_format(fmt: str, style: str | None) -> None:
     """A usage error for an unknown format, or a Markdown style asked of a page."""
     if fmt not in FORMATS:
         raise UsageError(f"choose one of {', '.join(FORMATS)}", "--format")
-    if fmt != "markdown" and style:
+    if fmt in ("html", "email") and style:
         raise UsageError(f"--style chooses a Markdown template; --format {fmt} has its own layout", "--style")
 
 
