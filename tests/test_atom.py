@@ -156,7 +156,7 @@ def test_feed_usage_errors_are_one_line(two_issues, monkeypatch, args: list[str]
 def test_an_unknown_format_is_a_usage_error(two_issues, monkeypatch) -> None:
     monkeypatch.chdir(two_issues.root)
     result = CliRunner().invoke(app, ["build", "--format", "rss"])
-    assert result.exit_code == 2 and "markdown, atom" in result.stderr
+    assert result.exit_code == 2 and "markdown, html, email, atom" in result.stderr
 
 
 def test_a_workspace_without_items_has_no_feed(workspace: Path, monkeypatch) -> None:

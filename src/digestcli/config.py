@@ -412,46 +412,10 @@ def _is_arxiv_host(url: str) -> bool:
 
 
 def default_config_text(title: str, current_issue: str = "issue-1") -> str:
-    """digest.toml as written by `digest init`, with every setting explained."""
+    """digest.toml as written by `digest init`, with every setting explained (templates/digest.toml)."""
+    from importlib.resources import files
+    from string import Template as Text
+
     escaped = title.replace("\\", "\\\\").replace('"', '\\"')
-    return f'''# digest workspace settings. Environment variables override these:
-# OPENAI_API_KEY, OPENAI_BASE_URL, DIGEST_MODEL, DIGEST_ARXIV_API_URL, DIGEST_ARXIV_PDF_URL.
-
-[newsletter]
-title = "{escaped}"
-author = ""
-description = ""          # default description in each issue's front matter
-layout = "post"           # Jekyll layout
-tags = ["machine learning", "papers"]
-image = ""                # optional header image URL for every issue
-sections = ["Research", "More Reads", "Open Source", "Pointers"]
-style = "newsletter"      # digest build's default: newsletter | highlights | digest | bookmarks
-topic = ""                # what the newsletter covers; digest feed --rank orders new papers by it
-assets_dir = "assets/digest"   # build --out DIR copies each paper's figure here, under the blog's root
-assets_url = "/assets/digest"  # ... and links it from here (the blog serves assets_dir at this path)
-figure_styles = ["newsletter"]  # the styles whose posts show each paper's figure (build --figures: any style)
-site = "jekyll"           # digest build's default generator: jekyll | hugo | mkdocs | quarto
-site_url = ""             # the blog's address, e.g. "https://you.github.io": the feed links posts under it, email figures too
-
-[issue]
-current = "{current_issue}"     # where `digest add` puts items unless --issue is given
-
-[llm]
-model = "gpt-4o-mini"
-input_budget = 8000       # tokens of paper text + prompt sent per paper
-max_output_tokens = 1500
-response_format = "auto"  # auto | json_schema | json_object | text
-# jobs = 4                # summaries requested at once (digest add --jobs); default 4, 1 for a local server
-# timeout = 120           # seconds per socket read (deadline: the whole request); 900 for a local server
-# extra_body = {{ chat_template_kwargs = {{ enable_thinking = false }} }}   # more fields of each request
-# language = "English"    # the language the summaries are written in (labels: [template.field.NAME] label)
-
-# [template]              # the fields of each paper's summary, in order (see README: the per-paper template)
-# fields = ["tldr", "whats_new", "how_it_works", "key_insights", "results"]
-
-[pdf]
-engine = "{DEFAULT_ENGINE}"         # pdfium (fast, reads the layout) | pypdf (pure Python, slower)
-timeout = 120             # seconds to read one PDF; past it the paper is summarized from its abstract
-max_memory_mb = 2048      # memory to read one PDF; past it the paper is summarized from its abstract
-figures = true            # keep each paper's key figure with its item (digest figure changes it)
-'''
+    text = files("digestcli").joinpath("templates", "digest.toml").read_text(encoding="utf-8")
+    return Text(text).substitute(title=escaped, current_issue=current_issue, engine=DEFAULT_ENGINE)
