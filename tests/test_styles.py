@@ -84,3 +84,17 @@ def test_build_style_bookmarks_covers_every_issue(workspace: Path, fake_arxiv) -
     result = digest("build", "--style", "bookmarks")
     assert result.exit_code == 0, result.stderr
     assert MEZO.title in result.stdout and LLAVA.title in result.stdout
+
+
+@pytest.mark.parametrize("starred", [MEZO.id, LLAVA.id])
+def test_the_digest_style_lists_starred_papers_first(tmp_path: Path, starred: str) -> None:
+    meta = {key: {**value, "starred": key == starred} for key, value in PAPER_META.items()}
+    workspace = make_workspace(tmp_path, llava_item(**meta[LLAVA.id]), mezo_item(**meta[MEZO.id]))
+    listed = [line for line in _render(workspace, "digest").splitlines() if line[:3] in ("1. ", "2. ")]
+    assert listed[0].startswith("1. (*) ") and f"abs/{starred}" in listed[0]
+    assert "(*)" not in listed[1]
+
+
+def test_the_newsletter_gives_each_paper_its_authors_and_reading_time(styled) -> None:
+    text = _render(styled, "newsletter")
+    assert "\n*Haotian Liu, Chunyuan Li, Qingyang Wu et al. · 1 min read*\n" in text

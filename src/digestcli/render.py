@@ -56,6 +56,8 @@ class RenderItem:
     abstract: str = ""
     first_sentence: str = ""  # of the TL;DR (digest style)
     anchor: str = ""  # for tables of contents (bookmarks style)
+    byline: str = ""  # "First, Second, Third et al.": the authors as a reader scans them
+    minutes: int = 1  # reading time of the item's fields and notes
     link_url: str = ""  # a link item (not an arXiv paper): its address, label, emoji and stars
     link_label: str = ""
     emoji: str = ""
@@ -184,10 +186,17 @@ def to_render_item(item: Item, assets_url: str | None = None, template: Template
         starred=item.starred,
         abstract=item.abstract,
         first_sentence=_first_sentence(lead),
+        byline=_byline(item.authors),
+        minutes=reading_minutes(" ".join([*(v if isinstance(v, str) else " ".join(v) for v in values.values()),
+                                          parts["notes"]])),
         fields=shown,
         values=values,
         **_figure_parts(item, assets_url),
     )
+
+
+def _byline(authors: list[str]) -> str:
+    return ", ".join(authors[:3]) + (" et al." if len(authors) > 3 else "")
 
 
 def _image_url(value: str) -> str:
