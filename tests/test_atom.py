@@ -168,3 +168,12 @@ def test_a_site_url_that_is_no_web_address_is_one_line(two_issues, monkeypatch) 
     set_site_url(two_issues.root, "javascript:alert(1)")
     result = digest(two_issues.root, monkeypatch)
     assert result.exit_code == 1 and "site_url must be an http(s) address" in result.stderr
+
+
+def test_the_feed_shows_the_fields_of_the_workspace_template(two_issues, monkeypatch) -> None:
+    config = two_issues.root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[template]\nfields = ["tldr", "results"]\n'
+                      '[template.field.results]\nlabel = "Ergebnisse"\n', encoding="utf-8")
+    result = digest(two_issues.root, monkeypatch, "--format", "atom")
+    assert result.exit_code == 0, result.output
+    assert "&lt;strong&gt;Ergebnisse:&lt;/strong&gt;" in result.stdout  # the writer's label, as in the post

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -40,8 +41,9 @@ def test_the_newsletter_shows_the_figure_under_the_links(tmp_path: Path, monkeyp
     links = result.stdout.index("👉[Code](https://github.com/princeton-nlp/MeZO)")
     figure = result.stdout.index('<figure><img src="/assets/digest/issue-3/2305.17333.png"')
     assert links < figure < result.stdout.index("MeZO fine-tunes language models with forward passes only")
-    assert 'alt="Figure 1: MeZO fine-tunes with forward passes only." width="100%">' in result.stdout
-    assert "<figcaption>Figure 1 from <em>Fine-Tuning Language Models with Just Forward Passes</em>" in result.stdout
+    shown = html.unescape(result.stdout)
+    assert 'alt="Figure 1: MeZO fine-tunes with forward passes only." width="100%">' in shown
+    assert "<figcaption>Figure 1 from <em>Fine-Tuning Language Models with Just Forward Passes</em>" in shown
 
 
 def test_an_item_without_a_figure_renders_as_before(tmp_path: Path, monkeypatch) -> None:
@@ -85,7 +87,8 @@ def test_a_hostile_caption_stays_text(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     block = re.search(r"<figure>.*?</figure>", result.stdout).group(0)
     assert "<script" not in block and 'onerror="' not in block and "{{" not in block
-    assert "&quot; onerror=&quot;alert(1)&quot;" in block
+    assert html.unescape(block).count('x" onerror="alert(1)"') == 1  # the alt text, as text
+    assert "&#34; onerror&#61;&#34;alert&#40;1&#41;&#34;" in block
 
 
 def test_a_figure_file_that_leaves_the_issue_folder_is_neither_linked_nor_copied(tmp_path: Path,
@@ -170,3 +173,23 @@ def test_a_digest_style_figure_stays_inside_its_list_item(tmp_path: Path, monkey
     html = MarkdownIt("commonmark").render(post.split("---", 2)[2])
     item = html[html.index("<li>"):html.rindex("</li>")]
     assert '<figure><img src="/assets/digest/issue-3/2305.17333.png"' in item
+
+
+def test_a_title_or_caption_finds_no_syntax_in_any_site_dialect(tmp_path: Path, monkeypatch) -> None:
+    """The figure is a raw HTML block, which a list item (digest style) lets kramdown and Python-Markdown
+    parse, and Pandoc (Quarto) reads: a link, math, a citation or a shortcode there must stay text."""
+    from digestcli.sanitize import plain_value
+    from digestcli.store import Workspace
+
+    workspace = make_workspace(tmp_path, mezo_item())
+    hostile = "T [click](javascript:alert(1)) $\\href{javascript:alert(2)}{x}$ @cite {{< shortcode >}}"
+    path = with_figure(workspace.root, f"Figure 1: {hostile}")
+    Workspace(workspace.root).write_item(ISSUE, load_item(path).with_meta(title=hostile))
+    for site in ("jekyll", "hugo", "mkdocs", "quarto"):
+        post = build(workspace.root, monkeypatch, "--style", "digest", "--figures", "--site", site).stdout
+        block = re.search(r"<figure>.*?</figure>", post).group(0)
+        alt = re.search(r'alt="([^"]*)"', block).group(1)
+        caption = re.sub(r"</?(?:figcaption|em)>", "", block[block.index("<figcaption>"):block.index("</figure>")])
+        for text in (alt, caption):
+            assert not re.search(r"[\[\]()$@{}<>:]", text), (site, text)
+        assert html.unescape(caption) == f"Figure 1 from {plain_value(hostile)}"  # the reader sees the words

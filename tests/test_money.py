@@ -298,3 +298,18 @@ def test_readme_and_help_document_prices_the_dry_run_dollars_and_the_cap() -> No
     for documented in ("--max-cost", "price_input", "price_cached_input", "price_output", "max_cost",
                        "≥$", "taken as the whole `max_output_tokens`", "Batch API"):
         assert documented in readme, documented
+
+
+def test_an_unknown_price_names_the_server_without_its_credentials(workspace: Path, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://alice:hunter2secret@llm.example.com/v1?token=qq")
+    result = digest("add", MEZO.id, "--max-cost", "1", "--dry-run")
+    assert result.exit_code == 2
+    assert "on https://llm.example.com/v1;" in result.stderr
+    assert "hunter2secret" not in result.output and "token=qq" not in result.output
+
+
+@pytest.mark.parametrize("address", ["http://[::1", "ftp://llm.example.com/v1", "llm.example.com", "http://host:port/v1"])
+def test_a_server_address_that_is_not_one_is_a_setting_error(tmp_path: Path, address: str) -> None:
+    with pytest.raises(ConfigError, match="OPENAI_BASE_URL or \\[llm\\] base_url"):
+        settings(tmp_path, OPENAI_BASE_URL=address)

@@ -36,7 +36,7 @@ HOSTILE = SummaryFields(
 
 
 def hostile_item() -> Item:
-    body = format_body(HOSTILE, notes="My note with <script>alert(3)</script> and *emphasis*.")
+    body = format_body(HOSTILE, notes="My note with <script>alert(3)</script>, *emphasis* and [my link](https://example.org/mine).")
     return Item("2401.00001", {"title": "Hostile <b>Title</b> & \"quotes\"", "short_name": "Hostile",
                                "section": "Research", "arxiv_id": "2401.00001v1",
                                "paper_url": "https://arxiv.org/abs/2401.00001", "code_url": "javascript:alert(4)",
@@ -144,7 +144,9 @@ def test_paper_and_model_text_stay_inert_in_the_page_and_the_email(issue_root: P
         assert all(not (i.get("onerror") or "") for i in document.iter("img"))
         links = [a.get("href") for a in document.iter("a") if a.get("href")]
         assert links and all(re.match(r"https?://|#", href) for href in links), links
-        assert "https://example.org/a?b=1&c=2" in links
+        # only the writer links: a model's "[a real one](https://...)" is its words, not a link
+        assert "https://example.org/mine" in links and "https://example.org/a?b=1&c=2" not in links
+        assert "[a real one](https://example.org/a?b=1&c=2)" in text_of(body)
         text = text_of(body)
         for shown in ("<script>document.title='pwned'</script>", "<img src=x onerror=", "<iframe src=",
                       "<style>body{display:none}</style>", "<b>code</b>", "# Not a heading", "<script>alert(3)</script>"):

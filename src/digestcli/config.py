@@ -398,12 +398,29 @@ def _polite(settings: Settings) -> Settings:
         raise ConfigError(f"[newsletter] site must be one of {', '.join(SITES)}, got {settings.site!r}")
     if settings.site_url and not safe_url(settings.site_url):
         raise ConfigError(f"[newsletter] site_url must be an http(s) address, got {settings.site_url[:80]!r}")
+    if settings.base_url is not None and not _is_server_address(settings.base_url):
+        raise ConfigError(f"the LLM server address (OPENAI_BASE_URL or [llm] base_url) must be an http(s) "
+                          f"address with a host, got {redaction.redact(settings.base_url)[:80]!r}")
+    unknown_styles = [s for s in settings.figure_styles if not str(s).strip()]
+    if unknown_styles:
+        raise ConfigError("[newsletter] figure_styles must list style names")
     if settings.tokenizer not in ("auto", "estimate"):
         raise ConfigError(f"tokenizer must be 'auto' or 'estimate', got {settings.tokenizer!r}")
     if settings.extract_memory_mb and not MIN_EXTRACT_MEMORY_MB <= settings.extract_memory_mb:
         raise ConfigError(f"PDF memory cap must be at least {MIN_EXTRACT_MEMORY_MB} MB (0: none), "
                           f"got {settings.extract_memory_mb}")
     return replace(settings, **changes) if changes else settings
+
+
+def _is_server_address(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_arxiv_host(url: str) -> bool:

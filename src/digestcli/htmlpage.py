@@ -158,7 +158,7 @@ def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str
             words = " ".join(" ".join(f.source) if isinstance(f.source, list) else f.source for f in fields)
             notes = clean_source(entry.notes)
             page.items.append(PageItem(anchor, one_line(item.title) or item.key, entry, fields,
-                                       SafeHtml(to_html(notes)), _authors(entry.authors),
+                                       SafeHtml(to_html(notes, links=True)), _authors(entry.authors),
                                        reading_minutes(f"{words} {notes}"), _figure(item, figure_base)))
         shown.append(page)
     return shown
@@ -223,7 +223,7 @@ def render_page(issue: IssueInfo, items: list[Item], *, kind: str, newsletter: s
                           ", ".join(one_line(e.entry.short_name) for e in entries))
     values = {
         "newsletter": one_line(newsletter), "title": one_line(issue.title) or issue.name,
-        "date": issue.date, "summary": summary, "intro": intro, "intro_html": SafeHtml(to_html(intro)),
+        "date": issue.date, "summary": summary, "intro": intro, "intro_html": SafeHtml(to_html(intro, links=True)),
         "image": image, "sections": shown, "items": entries, "minutes": reading_minutes(words),
     }
     name = TEMPLATES[kind]

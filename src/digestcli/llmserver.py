@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from .errors import DigestError, LLMError, LLMSetupError, ModelNotFoundError
 from .files import write_atomic
 from .llmreply import malformed, squash
+from .pricing import is_openai  # one home for "OpenAI's own API" (its models are also priced there)
 from .redaction import redact
 
 OVERFLOW, FORMAT, SCHEMA_LIMITS, TOKEN_PARAMETER, TEMPERATURE, OTHER = (
@@ -112,8 +113,6 @@ def short_reason(error: Any) -> str:
 _REASONING_MODELS = re.compile(r"(?:o\d|gpt-5)(?:$|[-.])")  # o1, o3, o4-mini, gpt-5, gpt-5-mini, gpt-5.1
 
 
-def is_openai(base_url: str | None) -> bool:
-    return not base_url or (urlsplit(base_url).hostname or "").lower() == "api.openai.com"
 
 
 def is_reasoning_model(model: str, base_url: str | None) -> bool:
@@ -125,8 +124,11 @@ def server_name(base_url: str | None) -> str:
     """The server as a key: scheme, host, port and path; never a user name, password or query."""
     if not base_url:
         return "https://api.openai.com/v1"
-    parts = urlsplit(base_url.strip())
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(base_url.strip())
+        host = parts.hostname or ""
+    except ValueError:  # config refuses such an address; the name only has to be safe
+        return "unparsable-address"
     try:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:  # not a port: the server is unusable anyway, the key only has to be safe

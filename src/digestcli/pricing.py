@@ -72,7 +72,10 @@ def is_openai(base_url: str | None) -> bool:
     """True for OpenAI's own API: another server's model named "gpt-4o" is not billed at OpenAI's prices."""
     if not base_url:
         return True
-    return (urlparse(base_url).hostname or "").lower() == "api.openai.com"
+    try:
+        return (urlparse(base_url).hostname or "").lower() == "api.openai.com"
+    except ValueError:  # not an address at all: config refuses it; never OpenAI's
+        return False
 
 
 def price_for(settings: Settings) -> Price | None:

@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .items import Item, parse_body
 from .models import IssueInfo
 from .sanitize import inline_text, plain_value, safe_url
-from .sites import BESIDE_THE_POST, Site, front_matter, outside_text, site_named, title_slug
+from .sites import BESIDE_THE_POST, Site, front_matter, html_text, outside_text, site_named, title_slug
 from .template import DEFAULT_TEMPLATE, LEAD, Template
 
 WORDS_PER_MINUTE = 200
@@ -144,8 +144,8 @@ def _figure_parts(item: Item, assets_url: str | None) -> dict[str, str]:
     caption = plain_value(figure.caption)
     alt = caption if len(caption) <= 160 else caption[:157].rsplit(" ", 1)[0] + "…"
     named = f"Figure {figure.number}" if figure.number else "Figure"
-    return {"figure_url": Own(url), "figure_alt": Own(escape(alt or named, quote=True)),
-            "figure_caption": Own(f"{named} from <em>{escape(plain_value(item.title), quote=True)}</em>")}
+    return {"figure_url": Own(url), "figure_alt": Own(html_text(alt or named)),
+            "figure_caption": Own(f"{named} from <em>{html_text(plain_value(item.title))}</em>")}
 
 
 def to_render_item(item: Item, assets_url: str | None = None, template: Template = DEFAULT_TEMPLATE) -> RenderItem:

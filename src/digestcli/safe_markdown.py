@@ -18,12 +18,14 @@ from .sanitize import safe_url, without_comments, without_controls
 _DISABLED = ["heading", "lheading", "hr", "image", "html_block", "html_inline"]
 
 
-@lru_cache(maxsize=1)
-def _renderer() -> Any:
+@lru_cache(maxsize=2)
+def _renderer(links: bool) -> Any:
+    """``links``: the writer's own text (notes, intro) may link; a paper's or a model's may not: a
+    made-up "[Paper](https://...)" in a summary would send a reader anywhere under digest's name."""
     from markdown_it import MarkdownIt
 
     markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    markdown.disable(_DISABLED)
+    markdown.disable(_DISABLED if links else [*_DISABLED, "link", "autolink"])
     markdown.validateLink = _is_web_link  # type: ignore[method-assign]
     return markdown
 
@@ -37,13 +39,14 @@ def clean_source(text: Any) -> str:
     return without_comments(without_controls("" if text is None else str(text))).strip()
 
 
-def to_html(text: Any) -> str:
-    """Block HTML (paragraphs, lists, quotes, code) of ``text``; "" for empty text."""
+def to_html(text: Any, *, links: bool = False) -> str:
+    """Block HTML (paragraphs, lists, quotes, code) of ``text``, with links only when ``links`` (the
+    writer's own words); "" for empty text."""
     source = clean_source(text)
-    return _renderer().render(source) if source else ""
+    return _renderer(links).render(source) if source else ""
 
 
-def to_inline_html(text: Any) -> str:
-    """Inline HTML (emphasis, code, links) of one line of ``text``, for a list item or a caption."""
+def to_inline_html(text: Any, *, links: bool = False) -> str:
+    """Inline HTML (emphasis, code; links when ``links``) of one line of ``text``, for a list item or a caption."""
     source = " ".join(clean_source(text).split())
-    return _renderer().renderInline(source) if source else ""
+    return _renderer(links).renderInline(source) if source else ""

@@ -109,6 +109,19 @@ def _quarto_text(text: str) -> str:
     return "&#58;" + text[1:] if text.startswith(":") else text  # ::: opens a Pandoc div
 
 
+def html_text(text: str) -> str:
+    """Outside text for a raw HTML block of any site's Markdown (a figure's caption and alt text):
+    ASCII punctuation as character references, so that it is HTML-escaped and no generator
+    (kramdown or Python-Markdown parsing inside a list item, Pandoc, a shortcode or macro reader)
+    finds syntax in it; Quarto's shortcode marker never matches."""
+    text = _QUARTO_MARKER.sub(lambda found: found.group(0).upper(), text)
+    return "".join(f"&#{ord(c)};" if c in _HTML_SYNTAX else c for c in text)
+
+
+# Every ASCII punctuation mark but those no dialect reads inside a line (kept for a readable source).
+_HTML_SYNTAX = frozenset(chr(c) for c in range(33, 127) if not chr(c).isalnum()) - set("-.,;?/%+")
+
+
 _OUTSIDE_TEXT: dict[str, Callable[[str], str]] = {
     "jekyll": _jekyll_text, "hugo": _generator_text, "mkdocs": _generator_text, "quarto": _quarto_text}
 

@@ -17,6 +17,7 @@ from typing import TextIO
 from ..errors import DigestError, IdentifierError, Interrupted, UsageError, WorkspaceError
 from ..ids import parse_many, read_id_lines
 from ..links import split_url, web_address
+from ..llmserver import server_name
 from ..models import ArxivId, Paper
 from ..pricing import dollars, is_openai, shown_total, total
 from ..progress import shown
@@ -121,7 +122,7 @@ def check_request(session: Session, issue: str, *, force: bool = False, refresh:
 def unknown_price(session: Session) -> str:
     """Why a cost is unknown, and what to set."""
     settings = session.settings
-    where = "" if is_openai(settings.base_url) else f" on {settings.base_url}"
+    where = "" if is_openai(settings.base_url) else f" on {server_name(settings.base_url)}"
     return (f"no price is known for model '{settings.model}'{where}; set [llm] price_input and price_output "
             "($ per million tokens) in digest.toml (0 for a free local server)")
 

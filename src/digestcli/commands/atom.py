@@ -59,7 +59,8 @@ def _entry(session: Session, name: str, style: str, generator: Any, site_url: st
     # Jekyll's dialect: markdown-it alone reads this Markdown. No figures: raw HTML is off in the feed.
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
-                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics)
+                        sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics,
+                        template=settings.template)
     front: dict[str, Any] = {}
     if text.startswith("---\n") and "\n---\n" in text:
         head, text = text[4:].split("\n---\n", 1)
