@@ -246,3 +246,17 @@ def test_fields_of_the_workspace_template_appear_in_the_page_the_email_and_its_t
     build(issue_root, monkeypatch, "--format", "email", "--out", str(tmp_path / "mail"))
     assert "\nWhy it matters: One GPU you <em>already</em> own will do.\n" in (
         tmp_path / "mail" / f"{STEM}.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("args", "flag"), [(["--format", "html", "--site", "hugo"], "--site"),
+                                            (["--format", "email", "--site", "gatsby"], "--site"),
+                                            (["--format", "atom", "--strict"], "--strict"),
+                                            (["--format", "atom", "--figures"], "--figures")])
+def test_an_option_the_format_would_ignore_is_a_usage_error(issue_root: Path, monkeypatch, args: list[str],
+                                                             flag: str) -> None:
+    if "atom" in args:  # the feed takes no ISSUE
+        monkeypatch.chdir(issue_root)
+        result = CliRunner().invoke(app, ["build", *args])
+    else:
+        result = build(issue_root, monkeypatch, *args)
+    assert result.exit_code == 2 and flag in result.stderr and "Traceback" not in result.output

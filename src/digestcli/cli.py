@@ -179,7 +179,7 @@ def _build(issue: Optional[str], *, style: Optional[str], strict: bool, figures:
 @app.command()
 def build(
     issue: Annotated[Optional[str], typer.Argument(metavar="ISSUE", help="Issue to render (default: the current issue).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write DIR/YYYY-MM-DD-<slug>.md instead of stdout.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Write into DIR instead of stdout: DIR/YYYY-MM-DD-<slug>.md for Jekyll (figures under the blog's root); where --site and --format put files, see README.")] = None,
     style: Annotated[Optional[str], typer.Option(metavar="STYLE", help="newsletter, highlights, digest or bookmarks (all issues), or your own templates/<style>.md.j2 (default: [newsletter] style in digest.toml).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse to build when an item states a number or name its paper does not contain.")] = False,
     figures: Annotated[Optional[bool], typer.Option("--figures/--no-figures", help="Show each paper's figure (default: in the styles of [newsletter] figure_styles, the newsletter style alone unless set; html and email: always).")] = None,
@@ -195,7 +195,7 @@ def build(
     from .commands.pages import check_format
     from .errors import WorkspaceError
 
-    check_format(fmt, style)
+    check_format(fmt, style, site=site, strict=strict, figures=figures)
     if fmt in ("html", "email"):
         return _build_page(issue, out, fmt, strict, figures)
     post = _build(issue, style=style, strict=strict, figures=figures, site=site, fmt=fmt)

@@ -30,12 +30,19 @@ class Page(Post):
     plain_text: str = ""
 
 
-def check_format(fmt: str, style: str | None) -> None:
-    """A usage error for an unknown format, or a Markdown style asked of a page."""
+def check_format(fmt: str, style: str | None, *, site: str | None = None, strict: bool = False,
+                 figures: bool | None = None) -> None:
+    """A usage error for an unknown format, or an option the format would ignore (a Markdown style or
+    site generator asked of a page; --strict or --figures of the feed, which shows no figures)."""
     if fmt not in FORMATS:
         raise UsageError(f"choose one of {', '.join(FORMATS)}", "--format")
     if fmt in ("html", "email") and style:
         raise UsageError(f"--style chooses a Markdown template; --format {fmt} has its own layout", "--style")
+    if fmt in ("html", "email") and site:
+        raise UsageError(f"--site chooses a generator's Markdown; --format {fmt} is a page of its own", "--site")
+    if fmt == "atom" and (strict or figures is not None):
+        raise UsageError("the feed shows no figures and is not checked: give --strict or --figures to a post",
+                         "--strict" if strict else "--figures")
 
 
 def build_page(session: Session, issue: str | None = None, *, fmt: str, strict: bool = False,
