@@ -308,7 +308,18 @@ def api_error(status: int, message: str, headers: dict[str, str] | None = None, 
     return Reply(status, body, {"Content-Type": "application/json", **(headers or {})})
 
 
-class FakeOpenAI(_Server):
+class OpenAIServer(_Server):
+    """A local server the openai SDK talks to: its base URL, and the chat requests it was sent."""
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.requests if r["path"].endswith("/chat/completions")]
+
+
+class FakeOpenAI(OpenAIServer):
     """An OpenAI-compatible /v1/chat/completions endpoint with a script of replies.
 
     Replies queued in ``script`` are served first; after that ``responder``
@@ -323,13 +334,6 @@ class FakeOpenAI(_Server):
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_polls_to_finish = 2  # a batch is in progress at its first status check
         self.models: list[str] | None = None  # what GET /v1/models lists (None: no such endpoint, HTTP 404)
-
-    @property
-    def base_url(self) -> str:
-        return self.url + "/v1"
-
-    def chat_requests(self) -> list[dict[str, Any]]:
-        return [json.loads(r["body"]) for r in self.requests if r["path"].endswith("/chat/completions")]
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
         if "/files" in path or "/batches" in path:

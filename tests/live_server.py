@@ -122,9 +122,9 @@ def _first_line(process: subprocess.Popen[str], seconds: float) -> str:
 
 
 def _proxy_class() -> type:
-    from fakes import Reply, _Server
+    from fakes import OpenAIServer, Reply
 
-    class CountingProxy(_Server):
+    class CountingProxy(OpenAIServer):
         """Forwards every request to the llama.cpp server as it is, and its answer back as it is,
         keeping both; ``alter`` (when set) rewrites the content of the next completion answers."""
 
@@ -136,13 +136,6 @@ def _proxy_class() -> type:
             self.client = httpx.Client(timeout=600, trust_env=False)
             self.answers: list[dict[str, Any]] = []  # each chat completion: status and body as sent back
             self.alter: list[Callable[[str], str]] = []
-
-        @property
-        def base_url(self) -> str:
-            return self.url + "/v1"
-
-        def chat_requests(self) -> list[dict[str, Any]]:
-            return [json.loads(r["body"]) for r in self.requests if r["path"].endswith("/chat/completions")]
 
         def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
             sent = {k: v for k, v in headers.items() if k.lower() in ("content-type", "authorization", "accept")}

@@ -179,9 +179,8 @@ def test_mentions_and_table_captions_are_not_figures() -> None:
     assert found[0].caption == "Figure 1: Overview of the method: a blue box and a red disc."
 
 
-def bare_caption_pdf(bold_label: bool) -> bytes:
-    """A drawn figure whose caption has no stop after its number ("Figure 1 Overview ..."), its
-    label bold (as in Anthropic's and Meta's papers) or, like a line of prose, not."""
+def prose_page(figure) -> bytes:
+    """One page: prose, what ``figure(pdf, top)`` draws from ``top`` down (returning where it ends), prose."""
     from fpdf import FPDF
 
     pdf = FPDF(format="letter", unit="pt")
@@ -189,18 +188,27 @@ def bare_caption_pdf(bold_label: bool) -> bytes:
     pdf.set_font("Helvetica", size=10)
     pdf.set_xy(72, 72)
     pdf.multi_cell(468, 12, PROSE * 3)
-    top = pdf.get_y() + 10
-    pdf.set_fill_color(60, 120, 200)
-    pdf.rect(200, top, 200, 120, style="F")
-    pdf.set_xy(72, top + 130)
-    pdf.set_font("Helvetica", style="B" if bold_label else "", size=9)
-    pdf.cell(pdf.get_string_width("Figure 1 "), 11, "Figure 1 ")
-    pdf.set_font("Helvetica", size=9)
-    pdf.cell(300, 11, "Overview of the method: a blue box.")
+    end = figure(pdf, pdf.get_y() + 10)
     pdf.set_font("Helvetica", size=10)
-    pdf.set_xy(72, top + 160)
+    pdf.set_xy(72, end)
     pdf.multi_cell(468, 12, PROSE * 2)
     return bytes(pdf.output())
+
+
+def bare_caption_pdf(bold_label: bool) -> bytes:
+    """A drawn figure whose caption has no stop after its number ("Figure 1 Overview ..."), its
+    label bold (as in Anthropic's and Meta's papers) or, like a line of prose, not."""
+    def figure(pdf, top: float) -> float:
+        pdf.set_fill_color(60, 120, 200)
+        pdf.rect(200, top, 200, 120, style="F")
+        pdf.set_xy(72, top + 130)
+        pdf.set_font("Helvetica", style="B" if bold_label else "", size=9)
+        pdf.cell(pdf.get_string_width("Figure 1 "), 11, "Figure 1 ")
+        pdf.set_font("Helvetica", size=9)
+        pdf.cell(300, 11, "Overview of the method: a blue box.")
+        return top + 160
+
+    return prose_page(figure)
 
 
 def test_a_caption_without_a_stop_counts_when_its_label_is_bold() -> None:
@@ -214,30 +222,22 @@ def test_a_caption_without_a_stop_counts_when_its_label_is_bold() -> None:
 def rotated_label_pdf() -> bytes:
     """A plot (a framed box) with a rotated axis title at its left, and an arXiv-like stamp rotated
     in the page's left margin."""
-    from fpdf import FPDF
+    def figure(pdf, top: float) -> float:
+        pdf.set_draw_color(0, 0, 0)
+        pdf.rect(200, top, 240, 140)
+        pdf.line(210, top + 120, 430, top + 20)
+        pdf.set_font("Helvetica", size=9)
+        with pdf.rotation(90, 175, top + 110):
+            pdf.text(175, top + 110, "Accuracy (%)")
+        with pdf.rotation(90, 30, 600):
+            pdf.set_font("Helvetica", size=20)
+            pdf.text(30, 600, "arXiv:2401.00001v1 [cs.CL] 1 Jan 2024")
+        pdf.set_font("Helvetica", size=9)
+        pdf.set_xy(72, top + 150)
+        pdf.multi_cell(468, 11, "Figure 1: Accuracy over training.")
+        return top + 175
 
-    pdf = FPDF(format="letter", unit="pt")
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
-    pdf.set_xy(72, 72)
-    pdf.multi_cell(468, 12, PROSE * 3)
-    top = pdf.get_y() + 10
-    pdf.set_draw_color(0, 0, 0)
-    pdf.rect(200, top, 240, 140)
-    pdf.line(210, top + 120, 430, top + 20)
-    pdf.set_font("Helvetica", size=9)
-    with pdf.rotation(90, 175, top + 110):
-        pdf.text(175, top + 110, "Accuracy (%)")
-    with pdf.rotation(90, 30, 600):
-        pdf.set_font("Helvetica", size=20)
-        pdf.text(30, 600, "arXiv:2401.00001v1 [cs.CL] 1 Jan 2024")
-    pdf.set_font("Helvetica", size=9)
-    pdf.set_xy(72, top + 150)
-    pdf.multi_cell(468, 11, "Figure 1: Accuracy over training.")
-    pdf.set_font("Helvetica", size=10)
-    pdf.set_xy(72, top + 175)
-    pdf.multi_cell(468, 12, PROSE * 2)
-    return bytes(pdf.output())
+    return prose_page(figure)
 
 
 def test_a_rotated_axis_title_is_in_the_crop_and_the_margin_stamp_is_not() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from .errors import ConfigError
 from .items import Item
 from .models import IssueInfo
-from .render import RenderItem, order_items, reading_minutes
+from .render import RenderItem, byline, first_sentence, order_items, reading_minutes
 from .safe_markdown import clean_source, to_html, to_inline_html
 from .sanitize import safe_url
 from .template import DEFAULT_TEMPLATE, Template
@@ -133,11 +133,6 @@ def _page_field(label: str, kind: str, value: Any) -> PageField | None:
     return PageField(label, SafeHtml(html), source)
 
 
-def _authors(names: list[str]) -> str:
-    names = [one_line(name) for name in names if one_line(name)]
-    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
-
-
 def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str | None,
                   template: Template = DEFAULT_TEMPLATE) -> list[PageSection]:
     """The issue's items as the pages show them: by section in build's order, each with the fields of
@@ -158,7 +153,7 @@ def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str
             words = " ".join(" ".join(f.source) if isinstance(f.source, list) else f.source for f in fields)
             notes = clean_source(entry.notes)
             page.items.append(PageItem(anchor, one_line(item.title) or item.key, entry, fields,
-                                       SafeHtml(to_html(notes, links=True)), _authors(entry.authors),
+                                       SafeHtml(to_html(notes, links=True)), byline(entry.authors),
                                        reading_minutes(f"{words} {notes}"), _figure(item, figure_base)))
         shown.append(page)
     return shown
@@ -219,7 +214,7 @@ def render_page(issue: IssueInfo, items: list[Item], *, kind: str, newsletter: s
     intro = clean_source(issue.intro)
     words = " ".join([intro] + [" ".join(f.source) if isinstance(f.source, list) else f.source
                                 for entry in entries for f in entry.fields])
-    summary = one_line(issue.description or description or _first_sentence(intro) or
+    summary = one_line(issue.description or description or first_sentence(intro) or
                           ", ".join(one_line(e.entry.short_name) for e in entries))
     values = {
         "newsletter": one_line(newsletter), "title": one_line(issue.title) or issue.name,
@@ -234,10 +229,3 @@ def render_page(issue: IssueInfo, items: list[Item], *, kind: str, newsletter: s
     except TemplateError as error:
         raise ConfigError(f"template {name} failed: {error}") from None
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
-
-
-def _first_sentence(text: str) -> str:
-    from .text import split_sentences
-
-    sentences = split_sentences(text)
-    return sentences[0] if sentences else ""

@@ -185,8 +185,8 @@ def to_render_item(item: Item, assets_url: str | None = None, template: Template
         topic=topic_of(item),
         starred=item.starred,
         abstract=item.abstract,
-        first_sentence=_first_sentence(lead),
-        byline=_byline(item.authors),
+        first_sentence=first_sentence(lead),
+        byline=byline(item.authors),
         minutes=reading_minutes(" ".join([*(v if isinstance(v, str) else " ".join(v) for v in values.values()),
                                           parts["notes"]])),
         fields=shown,
@@ -195,8 +195,10 @@ def to_render_item(item: Item, assets_url: str | None = None, template: Template
     )
 
 
-def _byline(authors: list[str]) -> str:
-    return ", ".join(authors[:3]) + (" et al." if len(authors) > 3 else "")
+def byline(authors: list[str]) -> str:
+    """"First, Second, Third et al.": the authors as a reader scans them."""
+    names = [" ".join(str(name).split()) for name in authors if str(name).strip()]
+    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
 
 
 def _image_url(value: str) -> str:
@@ -273,7 +275,7 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
             entry.topic = topic_of(source, topics)
     papers = [i for s in grouped for i in s.items if not i.link_url]  # the summary names papers, not links
     short_names = [i.short_name for i in papers or [i for s in grouped for i in s.items]]
-    description = issue.description or default_description or _first_sentence(issue.intro) or (
+    description = issue.description or default_description or first_sentence(issue.intro) or (
         f"{issue.title}: " + ", ".join(short_names) if short_names else issue.title)
     tags = list(dict.fromkeys([*newsletter_tags, *issue.tags]))
     values: dict[str, Any] = {
@@ -355,7 +357,7 @@ def _as_date(text: str) -> Any:
         return text
 
 
-def _first_sentence(text: str) -> str:
+def first_sentence(text: str) -> str:
     from .text import split_sentences
 
     sentences = split_sentences(text)
