@@ -239,3 +239,44 @@ def _quarto(body: str, front: dict) -> None:
 
 
 RENDERERS = {"hugo": _hugo, "mkdocs": _mkdocs, "quarto": _quarto}
+
+
+def _heading_ids(site: str, body: str) -> set[str]:
+    """The ids the site's Markdown gives the post's headings, read from real parsers where they exist."""
+    if site == "mkdocs":
+        import markdown
+
+        html = markdown.markdown(body, extensions=["attr_list", "md_in_html", "toc"])
+    elif site == "quarto":
+        pypandoc = pytest.importorskip("pypandoc", reason="pypandoc-binary (a test dependency) ships pandoc")
+        html = pypandoc.convert_text(body, "html", format="markdown")
+    else:
+        return set()
+    return set(re.findall(r'<h\d\s+id="([^"]+)"', html))
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_the_contents_link_each_papers_heading_as_its_generator_names_it(blog, monkeypatch, site: str) -> None:
+    from digestcli.sites import SITES as GENERATORS, heading_id
+
+    post = build(blog.root, monkeypatch, "--site", site).stdout
+    _, body = split(post)
+    contents = body[body.index("**In this issue:**"):body.index("## ")]
+    targets = re.findall(r"\]\(#([^)]+)\)", contents)
+    assert len(targets) == 2
+    found = _heading_ids(site, body)
+    if found:  # MkDocs' Python-Markdown and Quarto's Pandoc, run here
+        assert set(targets) <= found, (targets, found)
+    # each generator's own rule, on titles that tell them apart (kramdown drops what is not ASCII and a
+    # leading number; GitHub's keeps both and every dash; Python-Markdown folds dashes; Pandoc keeps dots)
+    title = "1.58-bit LLMs -- Émile's \"Große\" Model"
+    expected = {"jekyll": "bit-llms----miles-groe-model", "hugo": "158-bit-llms----émiles-große-model",
+                "mkdocs": "158-bit-llms-emiles-groe-model", "quarto": "bit-llms-émiles-große-model"}
+    assert heading_id(GENERATORS[site], title) == expected[site]
+    assert _heading_ids(site, f"### {title}\n") in (set(), {expected[site]})  # as the real parser names it
+
+
+def test_the_feed_has_no_contents_its_reader_could_follow(blog, monkeypatch) -> None:
+    monkeypatch.chdir(blog.root)
+    feed = CliRunner().invoke(app, ["build", "--format", "atom"]).stdout
+    assert "In this issue" not in feed

@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .items import Item, parse_body
 from .models import IssueInfo
 from .sanitize import inline_text, plain_value, safe_url
-from .sites import BESIDE_THE_POST, Site, front_matter, html_text, outside_text, site_named, title_slug
+from .sites import BESIDE_THE_POST, Site, front_matter, heading_id, html_text, outside_text, site_named, title_slug
 from .template import DEFAULT_TEMPLATE, LEAD, Template
 
 WORDS_PER_MINUTE = 200
@@ -262,17 +262,20 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
                  default_description: str, image: str, sections: tuple[str, ...],
                  workspace: Path | None = None, style: str = "newsletter",
                  topics: dict[str, str] | None = None, assets_url: str | None = None, site: str = "jekyll",
-                 template: Template = DEFAULT_TEMPLATE) -> str:
+                 template: Template = DEFAULT_TEMPLATE, contents: bool = True) -> str:
     """The issue's post in ``style`` for the ``site`` generator (sites.py), its items' fields read under
     ``template``, its figures served under ``assets_url`` (None: no figures; sites.BESIDE_THE_POST:
-    beside the post)."""
+    beside the post); ``contents``: a table of contents linking each paper's heading (not in a feed,
+    whose reader makes no heading ids)."""
     import yaml
     from jinja2 import TemplateError
 
+    generator = site_named(site)
     grouped = order_items(items, sections, assets_url, template)
     for section in grouped:
         for entry, source in zip(section.items, section.source_items):
             entry.topic = topic_of(source, topics)
+            entry.anchor = Own(heading_id(generator, plain_value(source.title)))  # only [\w.-]
     papers = [i for s in grouped for i in s.items if not i.link_url]  # the summary names papers, not links
     short_names = [i.short_name for i in papers or [i for s in grouped for i in s.items]]
     description = issue.description or default_description or first_sentence(issue.intro) or (
@@ -287,8 +290,8 @@ def render_issue(issue: IssueInfo, items: list[Item], *, newsletter_tags: tuple[
         "topics": group_by_topic(grouped),
         "items": [i for section in grouped for i in section.items],
         "issue": issue,
+        "contents": contents,
     }
-    generator = site_named(site)
     page = _template(style, workspace, generator)
     try:
         # The reading time depends on the body, and the body on nothing else.

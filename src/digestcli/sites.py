@@ -109,6 +109,26 @@ def _quarto_text(text: str) -> str:
     return "&#58;" + text[1:] if text.startswith(":") else text  # ::: opens a Pandoc div
 
 
+def heading_id(site: Site, text: str) -> str:
+    """The id ``site``'s Markdown gives a heading of plain ``text``, so a table of contents can link
+    to it: kramdown's auto_ids (Jekyll), GitHub's (Hugo's Goldmark default), Python-Markdown's toc
+    slugify (MkDocs), Pandoc's auto_identifiers (Quarto)."""
+    import unicodedata
+
+    if site.name == "jekyll":
+        kept = re.sub(r"[^a-zA-Z0-9 -]", "", re.sub(r"^[^a-zA-Z]+", "", text))
+        return kept.replace(" ", "-").lower() or "section"
+    if site.name == "hugo":
+        return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+    if site.name == "mkdocs":
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", ascii_text).strip().lower())
+    # Pandoc's smart typography makes -- and --- a dash, dropped like other punctuation
+    kept = re.sub(r"[^\w\s.-]", "", re.sub(r"-{2,}", " ", text)).strip()
+    kept = re.sub(r"^[^a-zA-Z\u00c0-\uffff]+", "", re.sub(r"\s+", "-", kept).lower())
+    return kept or "section"
+
+
 def html_text(text: str) -> str:
     """Outside text for a raw HTML block of any site's Markdown (a figure's caption and alt text):
     ASCII punctuation as character references, so that it is HTML-escaped and no generator

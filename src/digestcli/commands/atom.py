@@ -60,7 +60,7 @@ def _entry(session: Session, name: str, style: str, generator: Any, site_url: st
     text = render_issue(info, items, newsletter_tags=settings.tags, layout=settings.layout,
                         default_description=settings.description, image=settings.image,
                         sections=settings.sections, workspace=workspace.root, style=style, topics=settings.topics,
-                        template=settings.template)
+                        template=settings.template, contents=False)
     front: dict[str, Any] = {}
     if text.startswith("---\n") and "\n---\n" in text:
         head, text = text[4:].split("\n---\n", 1)
