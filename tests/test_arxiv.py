@@ -562,3 +562,21 @@ def test_digest_add_reports_a_refused_id_in_one_line_and_adds_the_rest(workspace
     errors = [line for line in result.stderr.splitlines() if "2305.99999" in line]
     assert errors == ["digest: error: 2305.99999: arXiv refused it: incorrect id format for 2305.99999"]
     assert "1 added" in result.stderr
+
+
+@corpus.needs_corpus()
+def test_affiliations_arxiv_lists_are_kept_distinct_in_author_order() -> None:
+    papers, _ = parse_atom_feed((API / "id_list_astro-ph_0601001.xml").read_bytes())
+    assert papers[0].affiliations == ("Ohio State", "CfA", "Warsaw University Observatory")
+    assert papers[0].authors[:2] == ("Andrew Gould", "Susan Dorsher")
+
+
+@corpus.needs_corpus()
+def test_an_item_keeps_the_affiliations_only_where_arxiv_lists_some() -> None:
+    from dataclasses import replace
+
+    from digestcli.items import paper_meta
+
+    papers, _ = parse_atom_feed((API / "id_list_astro-ph_0601001.xml").read_bytes())
+    assert paper_meta(papers[0])["affiliations"] == ["Ohio State", "CfA", "Warsaw University Observatory"]
+    assert "affiliations" not in paper_meta(replace(papers[0], affiliations=()))

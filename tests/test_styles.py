@@ -98,3 +98,15 @@ def test_the_digest_style_lists_starred_papers_first(tmp_path: Path, starred: st
 def test_the_newsletter_gives_each_paper_its_authors_and_reading_time(styled) -> None:
     text = _render(styled, "newsletter")
     assert "\n*Haotian Liu, Chunyuan Li, Qingyang Wu et al. · 1 min read*\n" in text
+
+
+def test_the_byline_names_the_affiliations_arxiv_lists(tmp_path: Path) -> None:
+    from digestcli.render import byline
+
+    assert byline(["A B", "C D"], ["Ohio State", "CfA"]) == "A B, C D (Ohio State, CfA)"
+    assert byline(["A", "B", "C", "D"], ["W", "X", "Y", "Z"]) == "A, B, C et al. (W, X, Y and others)"
+    assert byline(["A"], []) == "A" and byline([], ["W"]) == "W"
+    meta = {**PAPER_META[LLAVA.id], "affiliations": ["University of Wisconsin–Madison", "Microsoft Research"]}
+    workspace = make_workspace(tmp_path, llava_item(**meta))
+    text = _render(workspace, "newsletter")
+    assert "*Haotian Liu, Chunyuan Li, Qingyang Wu et al. (University of Wisconsin–Madison, Microsoft Research) · " in text

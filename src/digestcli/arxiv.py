@@ -420,6 +420,8 @@ def _paper_from_entry(entry: Element, arxiv_id: ArxivId, title: str, summary: st
         title=title,
         abstract=summary,
         authors=tuple(_text(a.find(f"{ATOM}name")) for a in entry.findall(f"{ATOM}author")),
+        affiliations=tuple(dict.fromkeys(text for a in entry.findall(f"{ATOM}author")
+                                         for place in a.findall(f"{ARXIV}affiliation") if (text := _text(place)))),
         published=_text(entry.find(f"{ATOM}published"))[:10],
         updated=_text(entry.find(f"{ATOM}updated"))[:10],
         primary_category=primary_term,

@@ -16,7 +16,7 @@ from typing import Any
 from .errors import ConfigError
 from .items import Item
 from .models import IssueInfo
-from .render import RenderItem, byline, first_sentence, order_items, reading_minutes
+from .render import RenderItem, first_sentence, order_items, reading_minutes
 from .safe_markdown import clean_source, to_html, to_inline_html
 from .sanitize import safe_url
 from .template import DEFAULT_TEMPLATE, Template
@@ -153,7 +153,7 @@ def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str
             words = " ".join(" ".join(f.source) if isinstance(f.source, list) else f.source for f in fields)
             notes = clean_source(entry.notes)
             page.items.append(PageItem(anchor, one_line(item.title) or item.key, entry, fields,
-                                       SafeHtml(to_html(notes, links=True)), byline(entry.authors),
+                                       SafeHtml(to_html(notes, links=True)), entry.byline,
                                        reading_minutes(f"{words} {notes}"), _figure(item, figure_base)))
         shown.append(page)
     return shown

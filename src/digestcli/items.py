@@ -84,6 +84,7 @@ class Item:
     doi = property(lambda self: self._text("doi"))
     topic = property(lambda self: self._text("topic"))
     authors = property(lambda self: self._texts("authors"))
+    affiliations = property(lambda self: self._texts("affiliations"))  # distinct, in author order (arXiv's)
     categories = property(lambda self: self._texts("categories"))
     accepted_claims = property(lambda self: self._texts("accepted_claims"))
     backend = property(lambda self: str(self._provenance.get("backend") or ""))
@@ -297,7 +298,7 @@ ITEM_FIELDS: dict[str, Any] = {
     **dict.fromkeys(("title", "paper_title", "short_name", "section", "arxiv_id", "doc_id", "published", "updated",
                      "primary_category", "paper_url", "pdf_url", "code_url", "comment", "abstract", "journal_ref",
                      "doi", "quote", "url", "kind", "emoji", "topic", "date", "description", "image"), TEXT),
-    **dict.fromkeys(("authors", "categories", "accepted_claims", "tags"), TEXTS),
+    **dict.fromkeys(("authors", "affiliations", "categories", "accepted_claims", "tags"), TEXTS),
     "order": WHOLE,
     "stars": WHOLE,
     "starred": FLAG,
@@ -334,7 +335,7 @@ def paper_meta(paper: Paper) -> dict[str, Any]:
     return {
         "title": paper.title,
         "arxiv_id": paper.id.versioned,
-        "authors": list(paper.authors),
+        "authors": list(paper.authors), **({"affiliations": list(paper.affiliations)} if paper.affiliations else {}),
         "published": paper.published,
         "updated": paper.updated,
         "primary_category": paper.primary_category,

@@ -55,6 +55,7 @@ class Paper:
     abs_url: str = ""
     pdf_url: str = ""  # from the feed; only a fallback for download
     source: str = "arxiv"  # or "pdf": a paper from any PDF address (OpenReview, a conference site)
+    affiliations: tuple[str, ...] = ()  # the authors' affiliations where arXiv lists them, distinct, in order
 
 
 @dataclass(frozen=True)

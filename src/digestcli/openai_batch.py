@@ -47,7 +47,7 @@ def paper_to_dict(paper: Paper) -> dict[str, Any]:
 
 def paper_from_dict(data: dict[str, Any]) -> Paper:
     return Paper(**{**data, "id": ArxivId(**data["id"]), "authors": tuple(data["authors"]),
-                    "categories": tuple(data["categories"])})
+                    "categories": tuple(data["categories"]), "affiliations": tuple(data.get("affiliations", ()))})
 
 
 def text_to_dict(text: PaperText) -> dict[str, Any]:

@@ -186,7 +186,7 @@ def to_render_item(item: Item, assets_url: str | None = None, template: Template
         starred=item.starred,
         abstract=item.abstract,
         first_sentence=first_sentence(lead),
-        byline=byline(item.authors),
+        byline=byline(item.authors, item.affiliations),
         minutes=reading_minutes(" ".join([*(v if isinstance(v, str) else " ".join(v) for v in values.values()),
                                           parts["notes"]])),
         fields=shown,
@@ -195,10 +195,14 @@ def to_render_item(item: Item, assets_url: str | None = None, template: Template
     )
 
 
-def byline(authors: list[str]) -> str:
-    """"First, Second, Third et al.": the authors as a reader scans them."""
+def byline(authors: list[str], affiliations: list[str] | tuple[str, ...] = ()) -> str:
+    """"First, Second, Third et al. (Ohio State, CfA)": the authors as a reader scans them, with their
+    affiliations where arXiv lists them (at most three)."""
     names = [" ".join(str(name).split()) for name in authors if str(name).strip()]
-    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    places = [" ".join(str(place).split()) for place in affiliations if str(place).strip()]
+    line = ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    where = ", ".join(places[:3]) + (" and others" if len(places) > 3 else "")
+    return f"{line} ({where})" if line and where else line or where
 
 
 def _image_url(value: str) -> str:
