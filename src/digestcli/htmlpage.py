@@ -16,7 +16,7 @@ from typing import Any
 from .errors import ConfigError
 from .items import Item
 from .models import IssueInfo
-from .render import RenderItem, first_sentence, order_items, reading_minutes
+from .render import RenderItem, figure_place, first_sentence, order_items, reading_minutes
 from .safe_markdown import clean_source, to_html, to_inline_html
 from .sanitize import safe_url
 from .template import DEFAULT_TEMPLATE, Template
@@ -92,13 +92,10 @@ def public_url(value: str, site_url: str = "", *, absolute: bool = False) -> str
 def figure_src(item: Item, figure_base: str) -> str:
     """Where the page loads the item's figure: the writer's own http(s) image as it is, else the image
     copied to ``figure_base``/<issue>/<file> (see commands/pages.py); "" when there is none."""
-    figure = item.figure
-    if figure is None or not figure.file:
-        return ""
-    if not figure.local_name:
-        return safe_url(figure.file)
-    issue = Path(item.path).parent.name if item.path else ""
-    return f"{figure_base.rstrip('/')}/{issue}/{figure.local_name}" if figure_base else ""
+    own, place = figure_place(item)
+    if own or not place:
+        return own
+    return f"{figure_base.rstrip('/')}/{place}" if figure_base else ""
 
 
 def _figure(item: Item, figure_base: str | None) -> PageFigure | None:

@@ -116,25 +116,32 @@ class Own(str):
     Any filter or concatenation in a template returns a plain str, which is sanitized again."""
 
 
+def figure_place(item: Item) -> tuple[str, str]:
+    """The item's figure as (the writer's own http(s) image, or ""; the copied file as "<issue>/<file>",
+    or ""): what the post and the page each link under their own base."""
+    figure = item.figure
+    if figure is None or not figure.file:
+        return "", ""
+    if not figure.local_name:
+        return safe_url(figure.file), ""  # the writer's own image on the web, or nothing
+    issue = Path(item.path).parent.name if item.path else ""
+    return "", f"{issue}/{figure.local_name}"
+
+
 def figure_url(item: Item, assets_url: str) -> str:
     """Where the blog serves the item's figure: the writer's own http(s) URL as it is, else the image
     copied under ``assets_url``/<issue>/ (see publish.copy_figures); "" when there is none."""
-    figure = item.figure
-    if figure is None or not figure.file:
-        return ""
-    if not figure.local_name:
-        return safe_url(figure.file)  # the writer's own image on the web, or nothing
+    own, place = figure_place(item)
+    if own or not place:
+        return own
     if assets_url == BESIDE_THE_POST:  # a Hugo page bundle, a Quarto post folder
-        return figure.local_name
-    issue = Path(item.path).parent.name if item.path else ""
-    return _image_url(f"{assets_url.rstrip('/')}/{issue}/{figure.local_name}")
+        return place.rsplit("/", 1)[1]
+    return _image_url(f"{assets_url.rstrip('/')}/{place}")
 
 
 def _figure_parts(item: Item, assets_url: str | None) -> dict[str, str]:
     """The figure's URL, alt text and caption, each safe where the template puts it (HTML, not Markdown);
     none when ``assets_url`` is None (the post shows no figures)."""
-    from html import escape
-
     if assets_url is None:
         return {}
     url = figure_url(item, assets_url)
