@@ -147,11 +147,10 @@ def page_sections(items: list[Item], sections: tuple[str, ...], figure_base: str
             while anchor in used:
                 anchor += "-2"
             used.add(anchor)
-            words = " ".join(" ".join(f.source) if isinstance(f.source, list) else f.source for f in fields)
             notes = clean_source(entry.notes)
             page.items.append(PageItem(anchor, one_line(item.title) or item.key, entry, fields,
                                        SafeHtml(to_html(notes, links=True)), entry.byline,
-                                       reading_minutes(f"{words} {notes}"), _figure(item, figure_base)))
+                                       entry.minutes, _figure(item, figure_base)))
         shown.append(page)
     return shown
 

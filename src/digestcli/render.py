@@ -16,7 +16,7 @@ from typing import Any
 from .errors import ConfigError
 from .items import Item, parse_body
 from .models import IssueInfo
-from .sanitize import inline_text, plain_value, safe_url
+from .sanitize import inline_text, plain_value, safe_url, without_comments, without_controls
 from .sites import BESIDE_THE_POST, Site, front_matter, heading_id, html_text, outside_text, site_named, title_slug
 from .template import DEFAULT_TEMPLATE, LEAD, Template
 
@@ -194,8 +194,8 @@ def to_render_item(item: Item, assets_url: str | None = None, template: Template
         abstract=item.abstract,
         first_sentence=first_sentence(lead),
         byline=byline(item.authors, item.affiliations),
-        minutes=reading_minutes(" ".join([*(v if isinstance(v, str) else " ".join(v) for v in values.values()),
-                                          parts["notes"]])),
+        minutes=reading_minutes(without_comments(without_controls(" ".join(
+            [*(v if isinstance(v, str) else " ".join(v) for v in values.values()), parts["notes"]])))),
         fields=shown,
         values=values,
         **_figure_parts(item, assets_url),
